@@ -1,0 +1,112 @@
+"""Plumbing every stage shares: parameters, errors, atomic writes, parallel maps."""
+import contextlib
+import multiprocessing
+import os
+import re
+import sys
+import unicodedata
+from pathlib import Path
+
+import yaml
+from tqdm import tqdm
+
+PARAMS_FILE = "params.yaml"
+
+# Where the stages read and write (the same paths dvc.yaml names).
+FRAMES_DIR = Path("data/frames")
+MANIFEST = Path("data/manifest.csv")
+FACES_DIR = Path("data/faces")
+FACES_TABLE = Path("data/faces.csv")
+FACES_METRICS = Path("metrics/faces.json")
+
+
+class StageError(Exception):
+    """A problem with one input that the stage records and steps over."""
+
+
+def fail(message):
+    """Stop the stage with a one-line reason and a non-zero exit."""
+    raise SystemExit(f"error: {message}")
+
+
+def warn(message):
+    """One line on stderr that does not break a progress bar."""
+    tqdm.write(f"warning: {message}", file=sys.stderr)
+
+
+def load_params(path=PARAMS_FILE):
+    """The whole of params.yaml as a dict."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.safe_load(f) or {}
+    except FileNotFoundError:
+        fail(f"{path} not found: run the stage from the project's top folder")
+
+
+def param(params, key, valid, why):
+    """params[key], or stop before any work when valid(value) is false."""
+    if key not in params:
+        fail(f"parameter '{key}' is missing from {PARAMS_FILE}")
+    value = params[key]
+    try:
+        ok = valid(value)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        fail(f"parameter '{key}' is {value!r}: {why}")
+    return value
+
+
+def is_int(value, low=None, high=None):
+    """True for an int (not a bool) within [low, high]."""
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and (low is None or value >= low) and (high is None or value <= high))
+
+
+def is_number(value, low=None, high=None):
+    """True for an int or float within [low, high]."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and (low is None or value >= low) and (high is None or value <= high))
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary name beside path; rename it to path only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path, text):
+    """Write a small text file under a temporary name, then rename it."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def slug(text):
+    """A file-name-safe ASCII form of text (accents dropped, others to '_')."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_text).strip("._") or "video"
+
+
+def worker_count(workers):
+    """The workers parameter as a process count: 0 means all cores."""
+    return workers or os.cpu_count() or 1
+
+
+def parallel_map(func, items, workers, desc, initializer=None, initargs=()):
+    """func over items in order, in `workers` processes, with a progress bar."""
+    items = list(items)
+    workers = min(worker_count(workers), max(len(items), 1))
+    bar = dict(total=len(items), desc=desc, unit="video", file=sys.stderr)
+    if workers == 1:
+        if initializer:
+            initializer(*initargs)
+        return [func(item) for item in tqdm(items, **bar)]
+    with multiprocessing.get_context("fork").Pool(workers, initializer, initargs) as pool:
+        return list(tqdm(pool.imap(func, items), **bar))

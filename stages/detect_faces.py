@@ -1,0 +1,100 @@
+"""DVC stage detect_faces: sampled frames in, square face crops (one file per video) out.
+
+Reads data/manifest.csv and data/frames/, writes data/faces/<id>.npz (crops,
+frame indices, boxes, scores), data/faces.csv (one row per input video, with
+status ok, no_face or the upstream error) and metrics/faces.json.
+"""
+import argparse
+import json
+import sys
+
+import numpy as np
+import pandas as pd
+
+from stages.common import (FACES_DIR, FACES_METRICS, FACES_TABLE, FRAMES_DIR, MANIFEST,
+                           atomic_path, fail, is_int, is_number, load_params, param,
+                           parallel_map, warn, write_text_atomic)
+from stages.faces import DETECTORS, FaceDetector, faces_in_frames
+from stages.video import load_frames
+
+_detector = None
+
+
+def read_params():
+    """The parameters this stage reads, validated."""
+    p = load_params()
+    return dict(
+        face_detector=param(p, "face_detector", lambda v: v in DETECTORS, f"use one of {DETECTORS}"),
+        detect_max_side=param(p, "detect_max_side", lambda v: is_int(v, 64), "use an integer >= 64"),
+        small_faces=param(p, "small_faces", lambda v: isinstance(v, bool), "use true or false"),
+        face_margin=param(p, "face_margin", lambda v: is_number(v, 1.0, 4.0), "use 1.0..4.0"),
+        face_size=param(p, "face_size", lambda v: is_int(v, 32, 1024), "use 32..1024"),
+        faces_per_frame=param(p, "faces_per_frame", lambda v: is_int(v, 1), "use an integer >= 1"),
+        workers=param(p, "workers", lambda v: is_int(v, 0), "use 0 (all cores) or more"),
+    )
+
+
+def start_worker(params):
+    """Build the detector once per worker process."""
+    global _detector
+    _detector = FaceDetector(params["face_detector"], params["detect_max_side"],
+                             params["small_faces"])
+
+
+def detect_one(job):
+    """Crop the faces of one video to FACES_DIR; return its row for data/faces.csv."""
+    row, params = job
+    row = dict(row, frames=0, faces=0, frames_without_face=0)
+    if row["status"] != "ok":
+        return row
+    indices, frames = load_frames(FRAMES_DIR / f"{row['id']}.npz")
+    faces = faces_in_frames(_detector, indices, frames, params["face_margin"],
+                            params["face_size"], params["faces_per_frame"])
+    row.update(frames=len(frames), faces=len(faces["crops"]),
+               frames_without_face=int(faces["frames_without_face"]))
+    if not row["faces"]:
+        row["status"] = "no_face"
+        warn(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
+        return row
+    with atomic_path(FACES_DIR / f"{row['id']}.npz") as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **faces)
+    return row
+
+
+def summary(table):
+    """The counts that metrics/faces.json reports."""
+    return dict(videos=len(table),
+                videos_with_faces=int((table["status"] == "ok").sum()),
+                videos_no_face=int((table["status"] == "no_face").sum()),
+                videos_failed=int(table["status"].str.startswith("error").sum()),
+                frames=int(table["frames"].sum()),
+                faces=int(table["faces"].sum()),
+                frames_without_face=int(table["frames_without_face"].sum()))
+
+
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = read_params()
+
+    manifest = pd.read_csv(MANIFEST, keep_default_na=False)
+    columns = ["id", "path", "label", "group", "status"]
+
+    FACES_DIR.mkdir(parents=True, exist_ok=True)
+    rows = parallel_map(detect_one, [(r, params) for r in manifest[columns].to_dict("records")],
+                        params["workers"], desc="detect_faces",
+                        initializer=start_worker, initargs=(params,))
+
+    table = pd.DataFrame(rows)
+    write_text_atomic(FACES_TABLE, table.to_csv(index=False))
+    counts = summary(table)
+    write_text_atomic(FACES_METRICS, json.dumps(counts, indent=2) + "\n")
+    print(f"detect_faces: {counts['videos_with_faces']}/{counts['videos']} videos with faces, "
+          f"{counts['faces']} faces in {counts['frames']} frames "
+          f"({counts['frames_without_face']} frames without a face)", file=sys.stderr)
+    if not counts["videos_with_faces"]:
+        fail("no face found in any video (see data/faces.csv)")
+
+
+if __name__ == "__main__":
+    main()

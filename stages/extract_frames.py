@@ -1,0 +1,77 @@
+"""DVC stage extract_frames: labelled videos in, sampled frames (one file per video) out.
+
+Reads data_dir (real/ and fake/ subfolders, labels.csv or DFDC metadata.json)
+and writes data/frames/<id>.npz plus data/manifest.csv, one row per input video.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import pandas as pd
+
+from stages.common import (FRAMES_DIR, MANIFEST, StageError, fail, is_int, load_params, param, parallel_map,
+                           warn, write_text_atomic)
+from stages.video import LABELS, assign_ids, list_videos, read_sampled_frames, save_frames
+
+FORMATS = ("jpg", "png")
+
+
+def read_params():
+    """The parameters this stage reads, validated."""
+    p = load_params()
+    return dict(
+        data_dir=param(p, "data_dir", lambda v: isinstance(v, str) and v, "give a folder path"),
+        frames_per_video=param(p, "frames_per_video", lambda v: is_int(v, 1), "use an integer >= 1"),
+        frame_max_side=param(p, "frame_max_side", lambda v: is_int(v, 32), "use an integer >= 32"),
+        frame_format=param(p, "frame_format", lambda v: v in FORMATS, f"use one of {FORMATS}"),
+        jpeg_quality=param(p, "jpeg_quality", lambda v: is_int(v, 1, 100), "use 1..100"),
+        workers=param(p, "workers", lambda v: is_int(v, 0), "use 0 (all cores) or more"),
+    )
+
+
+def extract_one(job):
+    """Sample one video's frames to FRAMES_DIR; return its manifest row."""
+    row, params = job
+    row = dict(row, fps=0.0, frame_count=0, width=0, height=0, duration=0.0,
+               frames_kept=0, bytes=0, status="ok")
+    try:
+        if row["label"] not in LABELS:
+            raise StageError(f"unknown label '{row['label']}' (expected real or fake)")
+        indices, frames, info = read_sampled_frames(
+            Path(params["data_dir"]) / row["path"], params["frames_per_video"],
+            params["frame_max_side"])
+        row.update(info, frames_kept=len(frames))
+        row["bytes"] = save_frames(FRAMES_DIR / f"{row['id']}.npz", indices, frames,
+                                   params["frame_format"], params["jpeg_quality"])
+    except (StageError, cv2.error, OSError) as e:
+        row["status"] = f"error: {e}"
+        warn(f"{row['path']}: {e}; skipped")
+    return row
+
+
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = read_params()
+
+    videos = list_videos(params["data_dir"])
+    videos.insert(0, "id", assign_ids(videos["path"].tolist()))
+
+    cv2.setNumThreads(1)
+    FRAMES_DIR.mkdir(parents=True, exist_ok=True)
+    rows = parallel_map(extract_one, [(r, params) for r in videos.to_dict("records")],
+                        params["workers"], desc="extract_frames")
+
+    manifest = pd.DataFrame(rows)
+    write_text_atomic(MANIFEST, manifest.to_csv(index=False))
+    ok = manifest[manifest["status"] == "ok"]
+    print(f"extract_frames: {len(ok)}/{len(manifest)} videos ok, "
+          f"{ok['frames_kept'].sum()} frames, "
+          f"{ok['bytes'].mean() / 1e6 if len(ok) else 0:.2f} MB per video "
+          f"({params['frame_format']}) -> {FRAMES_DIR}, {MANIFEST}", file=sys.stderr)
+    if ok.empty:
+        fail("no usable video: every input failed (see the warnings above and data/manifest.csv)")
+
+
+if __name__ == "__main__":
+    main()

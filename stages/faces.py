@@ -1,0 +1,90 @@
+"""Face detection with dlib and square face crops, shared by detect_faces and check."""
+import cv2
+import dlib
+import face_recognition_models
+import numpy as np
+
+DETECTORS = ("hog", "cnn")
+
+
+class FaceDetector:
+    """dlib's HOG (default) or MMOD CNN face detector, run on a downscaled copy.
+
+    Boxes come back in the coordinates of the frame given. With small_faces,
+    a frame where nothing is found at max_side is searched again at full
+    resolution (upsampled once for HOG), which finds faces about 40 px tall.
+    """
+
+    def __init__(self, kind="hog", max_side=640, small_faces=True):
+        if kind == "cnn":
+            path = face_recognition_models.cnn_face_detector_model_location()
+            self._detector = dlib.cnn_face_detection_model_v1(path)
+        else:
+            self._detector = dlib.get_frontal_face_detector()
+        self.kind = kind
+        self.passes = [(max_side, 0)]
+        if small_faces:
+            self.passes.append((None, 1 if kind == "hog" else 0))
+
+    def detect(self, frame):
+        """[(box (left, top, right, bottom), score)] in a BGR frame, largest first."""
+        for max_side, upsample in self.passes:
+            faces = self._detect_once(frame, max_side, upsample)
+            if faces:
+                return faces
+        return []
+
+    def _detect_once(self, frame, max_side, upsample):
+        scale = min(1.0, max_side / max(frame.shape[:2])) if max_side else 1.0
+        small = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) \
+            if scale < 1 else frame
+        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        if self.kind == "cnn":
+            found = self._detector(rgb, upsample)
+            rects, scores = [d.rect for d in found], [d.confidence for d in found]
+        else:
+            rects, scores, _ = self._detector.run(rgb, upsample, 0.0)
+        faces = [((r.left() / scale, r.top() / scale, r.right() / scale, r.bottom() / scale), s)
+                 for r, s in zip(rects, scores)]
+        return sorted(faces, key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]), reverse=True)
+
+
+def crop_face(frame, box, margin, size):
+    """A size x size RGB crop of the square around box, enlarged margin times.
+
+    Parts of the square outside the frame are padded black.
+    """
+    left, top, right, bottom = box
+    side = max(1, int(round(max(right - left, bottom - top) * margin)))
+    x0 = int(round((left + right - side) / 2))
+    y0 = int(round((top + bottom - side) / 2))
+    h, w = frame.shape[:2]
+    pad = max(0, -x0, -y0, x0 + side - w, y0 + side - h)
+    if pad:
+        frame = cv2.copyMakeBorder(frame, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    crop = frame[y0 + pad:y0 + pad + side, x0 + pad:x0 + pad + side]
+    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    return cv2.cvtColor(cv2.resize(crop, (size, size), interpolation=interpolation),
+                        cv2.COLOR_BGR2RGB)
+
+
+def faces_in_frames(detector, indices, frames, margin, size, per_frame=1):
+    """Detect and crop up to per_frame faces (largest first) in each frame.
+
+    Returns arrays: crops (N, size, size, 3) uint8 RGB, frame_indices (N,),
+    boxes (N, 4) in frame pixels, scores (N,), and frames_without_face.
+    """
+    crops, frame_indices, boxes, scores, without = [], [], [], [], 0
+    for index, frame in zip(indices, frames):
+        found = detector.detect(frame)[:per_frame]
+        without += not found
+        for box, score in found:
+            crops.append(crop_face(frame, box, margin, size))
+            frame_indices.append(index)
+            boxes.append(box)
+            scores.append(score)
+    return dict(crops=np.array(crops, dtype=np.uint8).reshape(-1, size, size, 3),
+                frame_indices=np.array(frame_indices, dtype=np.int64),
+                boxes=np.array(boxes, dtype=np.float32).reshape(-1, 4),
+                scores=np.array(scores, dtype=np.float32),
+                frames_without_face=np.int64(without))

@@ -1,0 +1,195 @@
+"""Finding labelled videos, sampling their frames, and storing frames compactly."""
+import hashlib
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from stages.common import StageError, atomic_path, fail, slug, warn
+
+VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
+LABELS = ("real", "fake")
+LABELS_CSV = "labels.csv"
+DFDC_METADATA = "metadata.json"
+
+
+# ---- which videos, with which label and group ---------------------------------
+
+def list_videos(data_dir):
+    """A table (path, label, group) of the videos under data_dir.
+
+    data_dir holds labels.csv (path,label[,group]), a DFDC-style metadata.json,
+    or real/ and fake/ subfolders. Paths are relative to data_dir; a fake's
+    group is the real video it was made from, when the labels say so.
+    """
+    root = Path(data_dir)
+    if not root.is_dir():
+        fail(f"data_dir '{data_dir}' does not exist or is not a folder (set data_dir in params.yaml)")
+    if (root / LABELS_CSV).is_file():
+        table = _from_csv(root / LABELS_CSV)
+    elif (root / DFDC_METADATA).is_file():
+        table = _from_dfdc(root / DFDC_METADATA)
+    else:
+        table = _from_folders(root)
+    if table.empty:
+        fail(f"no videos found in '{data_dir}': expected real/ and fake/ subfolders, "
+             f"{LABELS_CSV} or {DFDC_METADATA}")
+    table["label"] = table["label"].astype(str).str.strip().str.lower()
+    table["group"] = table["group"].where(table["group"].astype(bool), table["path"])
+    return table.reset_index(drop=True)
+
+
+def _from_folders(root):
+    rows = []
+    for label in LABELS:
+        folder = root / label
+        videos = sorted(p for p in folder.rglob("*") if p.is_file()
+                        and p.suffix.lower() in VIDEO_EXTS) if folder.is_dir() else []
+        if not videos:
+            warn(f"no videos in '{folder}'")
+        rows += [(p.relative_to(root).as_posix(), label, "") for p in videos]
+    return pd.DataFrame(rows, columns=["path", "label", "group"])
+
+
+def _from_csv(path):
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = {"path", "label"} - set(table.columns)
+    if missing:
+        fail(f"{path}: missing column(s) {', '.join(sorted(missing))} (expected path,label[,group])")
+    if "group" not in table:
+        table["group"] = ""
+    return table[["path", "label", "group"]]
+
+
+def _from_dfdc(path):
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        fail(f"{path}: not valid JSON ({e})")
+    rows = [(name, entry.get("label", ""), entry.get("original") or name)
+            for name, entry in sorted(meta.items())]
+    return pd.DataFrame(rows, columns=["path", "label", "group"])
+
+
+def assign_ids(paths):
+    """Stable, file-name-safe, unique ids from relative paths."""
+    ids = [slug(str(Path(p).with_suffix(""))) for p in paths]
+    seen = pd.Series(ids).duplicated(keep=False)
+    return [f"{i}-{hashlib.sha1(p.encode()).hexdigest()[:8]}" if dup else i
+            for i, p, dup in zip(ids, paths, seen)]
+
+
+# ---- decoding only the frames we need ------------------------------------------
+
+def sample_indices(frame_count, k):
+    """k frame indices spread evenly over the video: the centres of k equal parts."""
+    if frame_count <= k:
+        return list(range(frame_count))
+    return sorted(set(((np.arange(k) + 0.5) * frame_count / k).astype(int).tolist()))
+
+
+def shrink(frame, max_side):
+    """The frame with its long side at most max_side (never enlarged)."""
+    scale = max_side / max(frame.shape[:2])
+    if scale >= 1:
+        return frame
+    return cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+
+def video_info(cap):
+    """fps, frame count, width, height and duration that the container reports."""
+    fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    return dict(fps=round(fps, 3), frame_count=count,
+                width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+                duration=round(count / fps, 3) if fps > 0 else 0.0)
+
+
+def _count_by_grabbing(path):
+    cap = cv2.VideoCapture(str(path))
+    count = 0
+    while cap.grab():
+        count += 1
+    cap.release()
+    return count
+
+
+def read_sampled_frames(path, k, max_side):
+    """(indices, BGR frames, info) for k evenly spread frames of one video.
+
+    Every frame up to the last one needed is grabbed (demuxed and decoded
+    without conversion); only the sampled ones are retrieved and resized.
+    Raises StageError with a short reason when the file is not a usable video.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise StageError("file not found")
+    if path.stat().st_size == 0:
+        raise StageError("empty file (0 bytes)")
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise StageError("not a readable video (unknown format, no video stream, or corrupt)")
+        info = video_info(cap)
+        if info["frame_count"] <= 0:
+            info["frame_count"] = _count_by_grabbing(path)
+        wanted = set(sample_indices(info["frame_count"], k))
+        if not wanted:
+            raise StageError("no video frames (audio-only or corrupt)")
+        indices, frames = [], []
+        for i in range(max(wanted) + 1):
+            if not cap.grab():
+                break
+            if i in wanted:
+                ok, frame = cap.retrieve()
+                if ok:
+                    indices.append(i)
+                    frames.append(shrink(frame, max_side))
+    finally:
+        cap.release()
+    if not frames:
+        raise StageError("no frame could be decoded (truncated or corrupt)")
+    return np.array(indices, dtype=np.int64), frames, info
+
+
+# ---- storing frames: one file per video ----------------------------------------
+
+def encode_frame(frame, fmt, quality):
+    """Compressed bytes of a BGR frame: JPEG at `quality`, or lossless PNG."""
+    ext, flags = (".png", [cv2.IMWRITE_PNG_COMPRESSION, 3]) if fmt == "png" \
+        else (".jpg", [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    ok, buf = cv2.imencode(ext, frame, flags)
+    if not ok:
+        raise StageError(f"could not encode a frame as {fmt}")
+    return buf
+
+
+def decode_frame(buf):
+    """The BGR frame back from encode_frame's bytes."""
+    return cv2.imdecode(np.asarray(buf, dtype=np.uint8), cv2.IMREAD_COLOR)
+
+
+def as_stored(frames, fmt, quality):
+    """Frames exactly as the pipeline stores and reloads them (same compression)."""
+    return [decode_frame(encode_frame(f, fmt, quality)) for f in frames]
+
+
+def save_frames(path, indices, frames, fmt, quality):
+    """Write one .npz holding a video's compressed frames; return its size in bytes."""
+    bufs = [encode_frame(f, fmt, quality) for f in frames]
+    offsets = np.cumsum([0] + [len(b) for b in bufs])
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, indices=indices, offsets=offsets, data=np.concatenate(bufs))
+    return Path(path).stat().st_size
+
+
+def load_frames(path):
+    """(indices, BGR frames) from a file written by save_frames."""
+    with np.load(path) as z:
+        data, offsets = z["data"], z["offsets"]
+        frames = [decode_frame(data[a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
+        return z["indices"], frames

@@ -1,0 +1,53 @@
+"""Fixtures: a throw-away copy of the project, and a runner for its commands."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def run(cmd, cwd, check=True):
+    """Run a command in cwd; return the CompletedProcess (stdout and stderr as text)."""
+    env = dict(os.environ, DVC_NO_ANALYTICS="1", PYTHONPATH=str(cwd),
+               TF_CPP_MIN_LOG_LEVEL="2", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
+                          shell=isinstance(cmd, str))
+    if check and done.returncode:
+        raise AssertionError(f"{cmd} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def set_params(project, **values):
+    """Change keys of the project's params.yaml."""
+    path = project / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    params.update(values)
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A copy of the project's code and pipeline in a temporary folder, reading videos/."""
+    dest = tmp_path / "project"
+    dest.mkdir()
+    shutil.copytree(ROOT / "stages", dest / "stages",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(ROOT / name, dest / name)
+    set_params(dest, data_dir="videos", workers=2)
+    return dest
+
+
+@pytest.fixture
+def dvc_project(project):
+    """The project copy as a git + DVC repository with everything committed."""
+    for cmd in ("git init -q", "dvc init -q", "git add -A", "git commit -qm init"):
+        run(cmd, project)
+    return project

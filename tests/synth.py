@@ -1,0 +1,51 @@
+"""Tiny test videos: a real face photo pasted at known places, written with cv2.VideoWriter."""
+from pathlib import Path
+
+import cv2
+import matplotlib
+import numpy as np
+
+FACE_PHOTO = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+PHOTO_FACE_BOX = (161, 137, 376, 352)  # dlib HOG's box on the photo (left, top, right, bottom)
+
+
+def face_frame(width, height, face_height=None, center=None, shade=90):
+    """(BGR frame, face box) with the photo scaled so its face box is face_height tall.
+
+    With face_height None the frame has no face and the box is None.
+    """
+    frame = np.full((height, width, 3), shade, np.uint8)
+    if face_height is None:
+        return frame, None
+    photo = cv2.imread(str(FACE_PHOTO))
+    scale = face_height / (PHOTO_FACE_BOX[3] - PHOTO_FACE_BOX[1])
+    photo = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    cx, cy = center or (width // 2, height // 2)
+    x0 = int(round(cx - (PHOTO_FACE_BOX[0] + PHOTO_FACE_BOX[2]) / 2 * scale))
+    y0 = int(round(cy - (PHOTO_FACE_BOX[1] + PHOTO_FACE_BOX[3]) / 2 * scale))
+    ph, pw = photo.shape[:2]
+    fx0, fy0, fx1, fy1 = max(x0, 0), max(y0, 0), min(x0 + pw, width), min(y0 + ph, height)
+    frame[fy0:fy1, fx0:fx1] = photo[fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0]
+    box = tuple(np.array(PHOTO_FACE_BOX) * scale + [x0, y0, x0, y0])
+    return frame, box
+
+
+def write_video(path, frames, fps=10, fourcc="mp4v"):
+    """Write BGR frames to path with OpenCV's encoder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
+    assert writer.isOpened(), f"cannot write {path}"
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def face_video(path, n_frames=6, width=320, height=240, face_height=100, **kw):
+    """A video of n_frames with the face drifting a little; returns the path."""
+    frames = [face_frame(width, height, face_height,
+                         (width // 2 + 2 * i, height // 2), shade=80 + i)[0]
+              for i in range(n_frames)]
+    return write_video(path, frames, **kw)

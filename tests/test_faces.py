@@ -1,0 +1,73 @@
+"""Face detection on downscaled frames, small-face fallback, square crops."""
+import numpy as np
+import pytest
+
+from stages.faces import FaceDetector, crop_face, faces_in_frames
+from tests.synth import face_frame
+
+
+def assert_box_near(found, drawn, tolerance):
+    """Centres and sizes agree within tolerance x the drawn face's size."""
+    size = drawn[2] - drawn[0]
+    fc = np.add(found[:2], found[2:]) / 2
+    dc = np.add(drawn[:2], drawn[2:]) / 2
+    assert np.abs(fc - dc).max() < tolerance * size, (found, drawn)
+    assert abs((found[2] - found[0]) - size) < tolerance * size, (found, drawn)
+
+
+def test_large_face_found_on_a_downscaled_copy_and_mapped_back():
+    frame, drawn = face_frame(1920, 1080, face_height=300, center=(1200, 500))
+    faces = FaceDetector("hog", max_side=640, small_faces=False).detect(frame)
+    assert len(faces) == 1
+    assert_box_near(faces[0][0], drawn, 0.15)
+
+
+def test_small_face_in_1080p_needs_the_fallback():
+    frame, drawn = face_frame(1920, 1080, face_height=42, center=(400, 700))
+    assert FaceDetector("hog", 640, small_faces=False).detect(frame) == []
+    faces = FaceDetector("hog", 640, small_faces=True).detect(frame)
+    assert len(faces) == 1
+    assert_box_near(faces[0][0], drawn, 0.25)
+
+
+def test_cnn_detector_finds_the_face():
+    frame, drawn = face_frame(640, 480, face_height=150)
+    faces = FaceDetector("cnn", 320, small_faces=False).detect(frame)
+    assert len(faces) == 1
+    assert_box_near(faces[0][0], drawn, 0.2)
+
+
+def test_crop_is_square_enlarged_and_resized():
+    frame = np.zeros((200, 300, 3), np.uint8)
+    frame[50:150, 100:200] = (0, 0, 255)          # a red (BGR) 100 px square "face"
+    crop = crop_face(frame, (100, 50, 200, 150), margin=2.0, size=64)
+    assert crop.shape == (64, 64, 3)
+    assert (crop[32, 32] == (255, 0, 0)).all()     # RGB out
+    assert (crop[2, 2] == 0).all() and (crop[16:48, 16:48, 0] > 200).all()
+
+
+def test_crop_leaving_the_frame_is_padded_black():
+    frame = np.full((100, 100, 3), 200, np.uint8)
+    crop = crop_face(frame, (0, 0, 40, 40), margin=1.5, size=60)
+    assert crop.shape == (60, 60, 3)
+    assert (crop[:5, :5] == 0).all() and (crop[-5:, -5:] == 200).all()
+
+
+def test_faces_in_frames_counts_frames_without_a_face():
+    with_face = [face_frame(320, 240, 100)[0] for _ in range(2)]
+    frames = [with_face[0], face_frame(320, 240)[0], with_face[1]]
+    faces = faces_in_frames(FaceDetector(), [4, 9, 14], frames, margin=1.3, size=48)
+    assert faces["crops"].shape == (2, 48, 48, 3) and faces["crops"].dtype == np.uint8
+    assert faces["frame_indices"].tolist() == [4, 14]
+    assert faces["boxes"].shape == (2, 4) and faces["scores"].shape == (2,)
+    assert int(faces["frames_without_face"]) == 1
+
+
+@pytest.mark.parametrize("per_frame,expected", [(1, 1), (2, 2)])
+def test_largest_faces_first(per_frame, expected):
+    frame, big = face_frame(640, 480, 160, center=(200, 240))
+    small, _ = face_frame(640, 480, 110, center=(500, 240))
+    frame[:, 400:] = small[:, 400:]
+    faces = faces_in_frames(FaceDetector(), [0], [frame], 1.3, 32, per_frame)
+    assert len(faces["crops"]) == expected
+    assert_box_near(faces["boxes"][0], big, 0.2)

@@ -1,0 +1,89 @@
+"""extract_frames and detect_faces run as a user runs them, on good and bad inputs."""
+import json
+import wave
+
+import numpy as np
+import pandas as pd
+
+from tests.conftest import run, set_params
+from tests.synth import face_frame, face_video, write_video
+
+
+def make_inputs(videos):
+    """Good videos, plus every kind of bad input the stages must step over."""
+    face_video(videos / "real" / "good one.mp4")
+    face_video(videos / "real" / "ünïcode clip.mp4", face_height=120)
+    face_video(videos / "fake" / "good.avi", fourcc="MJPG")
+    write_video(videos / "fake" / "one frame.mp4", [face_frame(320, 240, 100)[0]])
+    write_video(videos / "fake" / "no face.mp4", [face_frame(320, 240)[0]] * 5)
+    write_video(videos / "fake" / "wide shot.mp4",
+                [face_frame(1920, 1080, 42, (300 + 10 * i, 800))[0] for i in range(3)])
+    (videos / "real" / "zero.mp4").write_bytes(b"")
+    (videos / "real" / "text.mp4").write_text("not a video at all")
+    whole = (videos / "real" / "good one.mp4").read_bytes()
+    (videos / "real" / "truncated.mp4").write_bytes(whole[: len(whole) // 2])
+    with wave.open(str(videos / "real" / "audio.mp4"), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
+        w.writeframes(np.zeros(8000, np.int16).tobytes())
+
+
+def test_stages_step_over_bad_inputs_and_record_them(project):
+    make_inputs(project / "videos")
+    set_params(project, frames_per_video=4)
+    extract = run("python -m stages.extract_frames", project)
+    detect = run("python -m stages.detect_faces", project)
+
+    manifest = pd.read_csv(project / "data/manifest.csv").set_index("path")
+    assert len(manifest) == 10
+    status = manifest["status"]
+    assert status["real/zero.mp4"] == "error: empty file (0 bytes)"
+    for bad in ("real/text.mp4", "real/truncated.mp4", "real/audio.mp4"):
+        assert status[bad].startswith("error: "), bad
+        assert bad in extract.stderr
+    good = manifest[status == "ok"]
+    assert sorted(good.index) == ["fake/good.avi", "fake/no face.mp4", "fake/one frame.mp4",
+                                  "fake/wide shot.mp4", "real/good one.mp4",
+                                  "real/ünïcode clip.mp4"]
+    assert good.loc["real/good one.mp4", ["frame_count", "width", "height", "frames_kept"]
+                    ].tolist() == [6, 320, 240, 4]
+    assert good.loc["fake/one frame.mp4", "frames_kept"] == 1
+    assert (good["bytes"] > 0).all()
+    stored = sorted(p.stem for p in (project / "data/frames").iterdir())
+    assert stored == sorted(good["id"])
+
+    faces = pd.read_csv(project / "data/faces.csv").set_index("path")
+    assert faces.loc["fake/no face.mp4", "status"] == "no_face"
+    assert "no face.mp4: no face in any of its 4 frames" in detect.stderr
+    assert faces.loc["fake/wide shot.mp4", "faces"] == 3
+    assert faces.loc["real/text.mp4", "status"].startswith("error")
+    with_faces = faces[faces["status"] == "ok"]
+    assert sorted(p.stem for p in (project / "data/faces").iterdir()) == sorted(with_faces["id"])
+    crops = np.load(project / "data/faces" / f"{with_faces.loc['real/good one.mp4', 'id']}.npz")
+    assert crops["crops"].shape == (4, 96, 96, 3) and crops["crops"].dtype == np.uint8
+    assert crops["frame_indices"].tolist() == [0, 2, 3, 5]
+
+    metrics = json.loads((project / "metrics/faces.json").read_text())
+    assert metrics == dict(videos=10, videos_with_faces=5, videos_no_face=1, videos_failed=4,
+                           frames=20, faces=16, frames_without_face=4)
+
+
+def test_stage_fails_only_when_nothing_usable_remains(project):
+    (project / "videos" / "real").mkdir(parents=True)
+    (project / "videos" / "real" / "zero.mp4").write_bytes(b"")
+    done = run("python -m stages.extract_frames", project, check=False)
+    assert done.returncode != 0
+    assert "no videos in 'videos/fake'" in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("error: no usable video")
+
+
+def test_missing_data_dir_and_bad_parameter_name_the_culprit(project):
+    done = run("python -m stages.extract_frames", project, check=False)
+    assert done.returncode != 0 and "data_dir 'videos' does not exist" in done.stderr
+    set_params(project, frames_per_video=0)
+    done = run("python -m stages.extract_frames", project, check=False)
+    assert "parameter 'frames_per_video' is 0" in done.stderr
+
+
+def test_help_on_every_preprocessing_command(project):
+    for stage in ("extract_frames", "detect_faces"):
+        assert "usage" in run(f"python -m stages.{stage} --help", project).stdout
