@@ -13,11 +13,20 @@ from tqdm import tqdm
 PARAMS_FILE = "params.yaml"
 
 # Where the stages read and write (the same paths dvc.yaml names).
+DEMO_DIR = Path("data/demo")
 FRAMES_DIR = Path("data/frames")
 MANIFEST = Path("data/manifest.csv")
 FACES_DIR = Path("data/faces")
 FACES_TABLE = Path("data/faces.csv")
 FACES_METRICS = Path("metrics/faces.json")
+SPLIT = Path("data/split.csv")
+SPLIT_METRICS = Path("metrics/split.json")
+MODEL = Path("models/model.keras")
+PREPROCESSING = Path("models/preprocessing.json")
+PREDICTIONS = Path("data/predictions.csv")
+EVAL_METRICS = Path("metrics/eval.json")
+PLOTS_DIR = Path("plots")
+LABEL_INDEX = {"real": 0, "fake": 1}   # the model's output order; fake is the positive class
 
 
 class StageError(Exception):
@@ -110,3 +119,12 @@ def parallel_map(func, items, workers, desc, initializer=None, initargs=()):
         return [func(item) for item in tqdm(items, **bar)]
     with multiprocessing.get_context("fork").Pool(workers, initializer, initargs) as pool:
         return list(tqdm(pool.imap(func, items), **bar))
+
+
+def save_figure(fig, path):
+    """Save a matplotlib figure as PNG under a temporary name, then close it."""
+    import matplotlib.pyplot as plt
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)

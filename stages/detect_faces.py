@@ -3,14 +3,18 @@
 Reads data/manifest.csv and data/frames/, writes data/faces/<id>.npz (crops,
 frame indices, boxes, scores), data/faces.csv (one row per input video, with
 status ok, no_face or the upstream error) and metrics/faces.json.
+With synthesize_fakes, each real video with faces also gets a self-blended
+fake <id>-sbi (stages.blend on its crops), labelled fake in the real one's group.
 """
 import argparse
 import json
 import sys
+import zlib
 
 import numpy as np
 import pandas as pd
 
+from stages.blend import random_blend, self_blend
 from stages.common import (FACES_DIR, FACES_METRICS, FACES_TABLE, FRAMES_DIR, MANIFEST,
                            atomic_path, fail, is_int, is_number, load_params, param,
                            parallel_map, warn, write_text_atomic)
@@ -30,6 +34,8 @@ def read_params():
         face_margin=param(p, "face_margin", lambda v: is_number(v, 1.0, 4.0), "use 1.0..4.0"),
         face_size=param(p, "face_size", lambda v: is_int(v, 32, 1024), "use 32..1024"),
         faces_per_frame=param(p, "faces_per_frame", lambda v: is_int(v, 1), "use an integer >= 1"),
+        synthesize_fakes=param(p, "synthesize_fakes", lambda v: isinstance(v, bool),
+                               "use true or false"),
         workers=param(p, "workers", lambda v: is_int(v, 0), "use 0 (all cores) or more"),
     )
 
@@ -56,10 +62,33 @@ def detect_one(job):
         row["status"] = "no_face"
         warn(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
         return row
-    with atomic_path(FACES_DIR / f"{row['id']}.npz") as tmp:
+    save_faces(row["id"], faces)
+    return row
+
+
+def save_faces(video_id, faces):
+    """Write one video's crops, frame indices, boxes and scores to FACES_DIR."""
+    with atomic_path(FACES_DIR / f"{video_id}.npz") as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **faces)
-    return row
+
+
+def synthesize_fake(row, margin):
+    """Self-blend a real video's crops into the fake '<id>-sbi'; return its row.
+
+    The face box is the crop's central 1/margin; one Blend, seeded by the
+    video's id, serves all its crops.
+    """
+    with np.load(FACES_DIR / f"{row['id']}.npz") as z:
+        faces = dict(z)
+    size = faces["crops"].shape[1]
+    low, high = size / 2 * (1 - 1 / margin), size / 2 * (1 + 1 / margin)
+    blend = random_blend(np.random.default_rng(zlib.crc32(row["id"].encode())))
+    faces["crops"] = np.stack([self_blend(crop, (low, low, high, high), blend)
+                               for crop in faces["crops"]])
+    fake = dict(row, id=f"{row['id']}-sbi", path=f"{row['path']}#sbi", label="fake")
+    save_faces(fake["id"], faces)
+    return fake
 
 
 def summary(table):
@@ -84,14 +113,20 @@ def main(argv=None):
     rows = parallel_map(detect_one, [(r, params) for r in manifest[columns].to_dict("records")],
                         params["workers"], desc="detect_faces",
                         initializer=start_worker, initargs=(params,))
+    synthesized = [synthesize_fake(row, params["face_margin"]) for row in rows
+                   if params["synthesize_fakes"] and row["label"] == "real"
+                   and row["status"] == "ok"]
 
-    table = pd.DataFrame(rows)
-    write_text_atomic(FACES_TABLE, table.to_csv(index=False))
-    counts = summary(table)
+    write_text_atomic(FACES_TABLE, pd.DataFrame(rows + synthesized).to_csv(index=False))
+    counts = summary(pd.DataFrame(rows))
+    if params["synthesize_fakes"]:
+        counts["synthesized_fakes"] = len(synthesized)
     write_text_atomic(FACES_METRICS, json.dumps(counts, indent=2) + "\n")
     print(f"detect_faces: {counts['videos_with_faces']}/{counts['videos']} videos with faces, "
           f"{counts['faces']} faces in {counts['frames']} frames "
-          f"({counts['frames_without_face']} frames without a face)", file=sys.stderr)
+          f"({counts['frames_without_face']} frames without a face)"
+          + (f", {len(synthesized)} self-blended fakes" if params["synthesize_fakes"] else ""),
+          file=sys.stderr)
     if not counts["videos_with_faces"]:
         fail("no face found in any video (see data/faces.csv)")
 

@@ -2,11 +2,9 @@
 from pathlib import Path
 
 import cv2
-import matplotlib
 import numpy as np
 
-FACE_PHOTO = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-PHOTO_FACE_BOX = (161, 137, 376, 352)  # dlib HOG's box on the photo (left, top, right, bottom)
+from stages.make_demo import FACE_PHOTO, PHOTO_FACE_BOX
 
 
 def face_frame(width, height, face_height=None, center=None, shade=90):
@@ -49,3 +47,12 @@ def face_video(path, n_frames=6, width=320, height=240, face_height=100, **kw):
                          (width // 2 + 2 * i, height // 2), shade=80 + i)[0]
               for i in range(n_frames)]
     return write_video(path, frames, **kw)
+
+
+def outside_box(shape, box):
+    """A boolean mask of the pixels wholly outside box (left, top, right, bottom)."""
+    left, top, right, bottom = box
+    mask = np.ones(shape[:2], bool)
+    mask[max(int(np.floor(top)), 0):max(int(np.ceil(bottom)), 0),
+         max(int(np.floor(left)), 0):max(int(np.ceil(right)), 0)] = False
+    return mask

@@ -1,0 +1,152 @@
+"""The detector (the 2020 work's InceptionResNetV2), its input pipeline and its scores.
+
+Shared by train, evaluate and check, so all three preprocess face crops and
+turn frame scores into a video score the same way.
+"""
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from stages.common import atomic_path, write_text_atomic  # noqa: E402
+
+MIN_IMG_SIZE = 75  # the smallest input InceptionResNetV2 accepts
+
+
+def build_model(img_size, weights="none", dropout=0.0):
+    """InceptionResNetV2 (all layers trainable) + global average pooling + dropout + 2-way softmax.
+
+    weights: "imagenet" (downloaded and cached by Keras), "none" (random), or a
+    path to a weights file for the backbone without its top.
+    """
+    backbone = keras.applications.InceptionResNetV2(
+        include_top=False, weights=None if weights == "none" else weights,
+        input_shape=(img_size, img_size, 3))
+    backbone.trainable = True
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(backbone.output)
+    x = keras.layers.Dropout(dropout, name="dropout")(x)
+    out = keras.layers.Dense(2, activation="softmax", name="real_fake")(x)
+    return keras.Model(backbone.input, out, name="inception_resnet_v2_deepfake")
+
+
+def learning_rate(lr, lr_decay):
+    """Classic Keras decay: lr / (1 + lr_decay * step); constant when lr_decay is 0."""
+    return keras.optimizers.schedules.InverseTimeDecay(lr, decay_steps=1, decay_rate=lr_decay)
+
+
+class StopAtAccuracy(keras.callbacks.Callback):
+    """Stop training once training accuracy reaches target (0.997 in the 2020 recipe)."""
+
+    def __init__(self, target):
+        super().__init__()
+        self.target = target
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (logs or {}).get("accuracy", 0.0) >= self.target:
+            self.model.stop_training = True
+
+
+def prepare_images(crops, img_size):
+    """uint8 RGB face crops -> the backbone's input: resized, then its own preprocess_input."""
+    images = tf.image.resize(tf.cast(crops, tf.float32), (img_size, img_size))
+    return keras.applications.inception_resnet_v2.preprocess_input(images)
+
+
+def load_crops(path):
+    """The uint8 face crops stored in one detect_faces file."""
+    with np.load(path) as z:
+        return z["crops"]
+
+
+def count_crops(path):
+    """How many face crops a detect_faces file holds (without loading them)."""
+    with np.load(path) as z:
+        return z["frame_indices"].shape[0]
+
+
+def crop_dataset(paths, labels, img_size, batch_size, seed=None, augment=None):
+    """A tf.data pipeline of (images, labels) batches over face-crop files.
+
+    With a seed, videos and then crops are shuffled (reshuffled each epoch);
+    augment(crop, seed) is applied per crop with a seeded stateless random stream.
+    """
+    face_size = load_crops(paths[0]).shape[1]
+
+    def video_crops(path, label):
+        crops = tf.numpy_function(lambda p: load_crops(p.decode()), [path], tf.uint8)
+        crops.set_shape((None, face_size, face_size, 3))
+        return tf.data.Dataset.from_tensor_slices((crops, tf.fill(tf.shape(crops)[:1], label)))
+
+    ds = tf.data.Dataset.from_tensor_slices((list(map(str, paths)), np.asarray(labels, np.int32)))
+    if seed is not None:
+        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.interleave(video_crops, cycle_length=4, num_parallel_calls=tf.data.AUTOTUNE,
+                       deterministic=True)
+    if seed is not None:
+        ds = ds.shuffle(2048, seed=seed, reshuffle_each_iteration=True)
+    if augment is not None:
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip(ds, seeds).map(
+            lambda crop_label, s: (augment(crop_label[0], s), crop_label[1]),
+            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.batch(batch_size).map(lambda x, y: (prepare_images(x, img_size), y),
+                                  num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    batches = -(-sum(count_crops(p) for p in paths) // batch_size)
+    return ds.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
+
+
+def augmenter(flip, jpeg_quality, brightness, contrast):
+    """augment(crop, seed) for crop_dataset, or None when every option is off."""
+    if not (flip or jpeg_quality or brightness or contrast):
+        return None
+
+    def augment(crop, seed):
+        seed = tf.cast(seed, tf.int32)
+        if flip:
+            crop = tf.image.stateless_random_flip_left_right(crop, seed)
+        if jpeg_quality:
+            crop = tf.image.stateless_random_jpeg_quality(crop, jpeg_quality, 100, seed + 1)
+        image = tf.cast(crop, tf.float32) / 255.0
+        if brightness:
+            image = tf.image.stateless_random_brightness(image, brightness, seed + 2)
+        if contrast:
+            image = tf.image.stateless_random_contrast(image, 1 - contrast, 1 + contrast, seed + 3)
+        return tf.cast(tf.clip_by_value(image, 0, 1) * 255.0 + 0.5, tf.uint8)
+
+    return augment
+
+
+def fake_probabilities(model, crops, img_size, batch_size=32):
+    """P(fake) for each uint8 face crop."""
+    if len(crops) == 0:
+        return np.zeros(0, np.float32)
+    images = prepare_images(crops, img_size)
+    return model.predict(images, batch_size=batch_size, verbose=0)[:, 1]
+
+
+def video_probability(frame_probabilities):
+    """A video's fake probability: the mean over its face crops."""
+    return float(np.mean(frame_probabilities))
+
+
+def save_model(model, path):
+    """Save the model for inference: weights without the optimizer's state (a third the size)."""
+    inference = keras.Model(model.inputs, model.outputs, name=model.name)  # same layers, uncompiled
+    with atomic_path(path) as tmp:
+        inference.save(tmp)
+
+
+def save_preprocessing(path, settings):
+    """Write the preprocessing a model expects beside it."""
+    write_text_atomic(path, json.dumps(settings, indent=2) + "\n")
+
+
+def load_detector(model_path, preprocessing_path):
+    """(model, preprocessing settings) as train saved them."""
+    model = keras.models.load_model(model_path)
+    with open(preprocessing_path, encoding="utf-8") as f:
+        return model, json.load(f)
