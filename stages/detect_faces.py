@@ -11,6 +11,7 @@ import json
 import sys
 import zlib
 
+import cv2
 import numpy as np
 import pandas as pd
 
@@ -109,6 +110,7 @@ def main(argv=None):
     manifest = pd.read_csv(MANIFEST, keep_default_na=False)
     columns = ["id", "path", "label", "group", "status"]
 
+    cv2.setNumThreads(1)  # one video per core already
     FACES_DIR.mkdir(parents=True, exist_ok=True)
     rows = parallel_map(detect_one, [(r, params) for r in manifest[columns].to_dict("records")],
                         params["workers"], desc="detect_faces",

@@ -12,7 +12,7 @@ class FaceDetector:
 
     Boxes come back in the coordinates of the frame given. With small_faces,
     a frame where nothing is found at max_side is searched again at full
-    resolution (upsampled once for HOG), which finds faces about 40 px tall.
+    resolution, then (HOG) upsampled once, which finds faces about 40 px tall.
     """
 
     def __init__(self, kind="hog", max_side=640, small_faces=True):
@@ -23,8 +23,8 @@ class FaceDetector:
             self._detector = dlib.get_frontal_face_detector()
         self.kind = kind
         self.passes = [(max_side, 0)]
-        if small_faces:
-            self.passes.append((None, 1 if kind == "hog" else 0))
+        if small_faces:  # full size (faces from ~80 px), then upsampled HOG (from ~40 px)
+            self.passes += [(None, 0), (None, 1)] if kind == "hog" else [(None, 0)]
 
     def detect(self, frame):
         """[(box (left, top, right, bottom), score)] in a BGR frame, largest first."""
@@ -36,14 +36,15 @@ class FaceDetector:
 
     def _detect_once(self, frame, max_side, upsample):
         scale = min(1.0, max_side / max(frame.shape[:2])) if max_side else 1.0
-        small = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) \
-            if scale < 1 else frame
-        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        # HOG looks at gradients only: grey is enough, and shrinking 1 channel is 3x cheaper.
+        image = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB if self.kind == "cnn" else cv2.COLOR_BGR2GRAY)
+        if scale < 1:
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         if self.kind == "cnn":
-            found = self._detector(rgb, upsample)
+            found = self._detector(image, upsample)
             rects, scores = [d.rect for d in found], [d.confidence for d in found]
         else:
-            rects, scores, _ = self._detector.run(rgb, upsample, 0.0)
+            rects, scores, _ = self._detector.run(image, upsample, 0.0)
         faces = [((r.left() / scale, r.top() / scale, r.right() / scale, r.bottom() / scale), s)
                  for r, s in zip(rects, scores)]
         return sorted(faces, key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]), reverse=True)

@@ -129,7 +129,8 @@ def read_sampled_frames(path, k, max_side):
         raise StageError("file not found")
     if path.stat().st_size == 0:
         raise StageError("empty file (0 bytes)")
-    cap = cv2.VideoCapture(str(path))
+    # One decoding thread: the stage already runs one video per core.
+    cap = cv2.VideoCapture(str(path), cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, 1])
     try:
         if not cap.isOpened():
             raise StageError("not a readable video (unknown format, no video stream, or corrupt)")

@@ -32,15 +32,27 @@ def set_params(project, **values):
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
+def copy_project(dest):
+    """Copy the project's code and pipeline into dest (created); return dest."""
+    dest.mkdir(parents=True)
+    shutil.copytree(ROOT / "stages", dest / "stages",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("dvc.yaml", "params.yaml", ".gitignore"):
+        shutil.copy(ROOT / name, dest / name)
+    return dest
+
+
+def init_repo(project):
+    """Make project a git + DVC repository with everything committed."""
+    for cmd in ("git init -q", "dvc init -q", "git add -A", "git commit -qm init"):
+        run(cmd, project)
+    return project
+
+
 @pytest.fixture
 def project(tmp_path):
     """A copy of the project's code and pipeline in a temporary folder, reading videos/."""
-    dest = tmp_path / "project"
-    dest.mkdir()
-    shutil.copytree(ROOT / "stages", dest / "stages",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("dvc.yaml", "params.yaml"):
-        shutil.copy(ROOT / name, dest / name)
+    dest = copy_project(tmp_path / "project")
     set_params(dest, data_dir="videos", workers=2)
     return dest
 
@@ -48,6 +60,4 @@ def project(tmp_path):
 @pytest.fixture
 def dvc_project(project):
     """The project copy as a git + DVC repository with everything committed."""
-    for cmd in ("git init -q", "dvc init -q", "git add -A", "git commit -qm init"):
-        run(cmd, project)
-    return project
+    return init_repo(project)

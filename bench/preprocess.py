@@ -1,0 +1,177 @@
+"""Time extract_frames + detect_faces against the naive approach and the decode floor.
+
+    python bench/preprocess.py --make-clips 4 bench/clips   # write 4 test clips first
+    python bench/preprocess.py bench/clips
+
+DIR is a data_dir (real/ and fake/ subfolders, labels.csv or metadata.json).
+Three ways of getting face boxes from the same videos, timed in one run:
+
+  naive   every frame read with cap.read(), dlib's HOG on each sampled frame at
+          full resolution, one video after another;
+  ours    the real stages (extract_frames, then detect_faces) run in-process on a
+          temporary working directory, with params.yaml's defaults and workers;
+  floor   every frame grabbed with cap.grab(), nothing else (decoding alone).
+
+It also times our detector alone on the frames the stages stored, to compare
+ours with floor + detection (what is left is storing, reloading, overhead).
+Times are wall clock and CPU (this process plus its worker processes); on a
+shared machine the CPU figures are the steadier ones. Only ours runs in
+parallel, so its wall-clock ratios depend on how many cores are free.
+"""
+import argparse
+import contextlib
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import dlib
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from stages import detect_faces, extract_frames  # noqa: E402
+from stages.common import FRAMES_DIR, worker_count  # noqa: E402
+from stages.faces import FaceDetector  # noqa: E402
+from stages.video import list_videos, load_frames, sample_indices  # noqa: E402
+from tests.synth import face_frame, write_video  # noqa: E402
+
+CV_THREADS = cv2.getNumThreads()  # OpenCV's default in a fresh process
+
+
+def make_clips(folder, n, seconds=10, fps=30, width=1920, height=1080, face_height=250):
+    """Write n clips with a slowly circling face into folder/real and folder/fake."""
+    for i in range(n):
+        frames = [face_frame(width, height, face_height,
+                             (width // 2 + int(40 * math.cos(t / fps + i)),
+                              height // 2 + int(20 * math.sin(t / fps + i))))[0]
+                  for t in range(seconds * fps)]
+        label = ("real", "fake")[i % 2]
+        path = write_video(Path(folder) / label / f"clip{i:02d}.mp4", frames, fps=fps)
+        print(f"wrote {path}", file=sys.stderr)
+
+
+def cpu_seconds():
+    """CPU time used so far by this process and its finished child processes."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def timed(func, *args):
+    """(wall seconds, CPU seconds, result) of func(*args)."""
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    result = func(*args)
+    return time.perf_counter() - wall, cpu_seconds() - cpu, result
+
+
+def decode_floor(paths):
+    """Grab every frame of every video; return the number of frames."""
+    total = 0
+    for path in paths:
+        cap = cv2.VideoCapture(str(path))
+        while cap.grab():
+            total += 1
+        cap.release()
+    return total
+
+
+def naive(paths, k):
+    """Read every frame, run dlib's HOG at full size on k evenly spread ones.
+
+    Returns how many of those frames had a face.
+    """
+    detector = dlib.get_frontal_face_detector()
+    found = 0
+    for path in paths:
+        cap = cv2.VideoCapture(str(path))
+        wanted = set(sample_indices(int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), k))
+        i = 0
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if i in wanted:
+                found += bool(detector(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), 0))
+            i += 1
+        cap.release()
+    return found
+
+
+def ours(params):
+    """Run extract_frames then detect_faces as the pipeline does, in the current directory."""
+    Path("params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    extract_frames.main([])
+    cv2.setNumThreads(CV_THREADS)  # undo extract_frames' setting, as in a process of its own
+    detect_faces.main([])
+
+
+def detection_only(params):
+    """Time our detector over the frames extract_frames stored (loaded beforehand).
+
+    Returns ((wall, CPU seconds), frames with a face, frames).
+    """
+    detector = FaceDetector(params["face_detector"], params["detect_max_side"],
+                            params["small_faces"])
+    frames = [f for path in sorted(FRAMES_DIR.glob("*.npz")) for f in load_frames(path)[1]]
+    wall, cpu, found = timed(lambda: sum(bool(detector.detect(f)) for f in frames))
+    return (wall, cpu), found, len(frames)
+
+
+@contextlib.contextmanager
+def working_dir(path):
+    """chdir into path for the duration, then back."""
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dir", type=Path, help="folder of videos (a valid data_dir)")
+    parser.add_argument("--frames-per-video", type=int, default=32, help="default: 32")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="processes for our stages; default 0 = all cores")
+    parser.add_argument("--make-clips", type=int, metavar="N",
+                        help="write N 10 s 1080p 30 fps face clips into DIR, then exit")
+    args = parser.parse_args(argv)
+    if args.make_clips:
+        return make_clips(args.dir, args.make_clips)
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params.update(data_dir=str(args.dir.resolve()), frames_per_video=args.frames_per_video,
+                  workers=args.workers)
+    paths = [args.dir / p for p in list_videos(args.dir)["path"]]
+    n, k = len(paths), args.frames_per_video
+
+    *t_floor, frames = timed(decode_floor, paths)
+    *t_naive, naive_faces = timed(naive, paths, k)
+    with tempfile.TemporaryDirectory() as tmp, working_dir(tmp):
+        *t_ours, _ = timed(ours, params)
+        t_detect, our_faces, sampled = detection_only(params)
+    t_base = [a + b for a, b in zip(t_floor, t_detect)]
+
+    print(f"\n{n} videos, {frames} frames, {k} sampled per video ({sampled} in all); "
+          f"ours: {worker_count(args.workers)} workers, detect_max_side "
+          f"{params['detect_max_side']}, small_faces {params['small_faces']}")
+    print(f"{'seconds':26}{'wall':>8}{'per video':>11}{'CPU':>8}{'per video':>11}")
+    for name, (wall, cpu) in [("naive (read + HOG full)", t_naive), ("ours (both stages)", t_ours),
+                              ("decode floor (grab)", t_floor), ("our detection alone", t_detect),
+                              ("floor + our detection", t_base)]:
+        print(f"{name:26}{wall:8.2f}{wall / n:11.2f}{cpu:8.2f}{cpu / n:11.2f}")
+    print(f"frames with a face: naive {naive_faces}/{sampled}, ours {our_faces}/{sampled}")
+    print(f"{'ratios':26}{'wall':>8}{'CPU':>19}")
+    for name, a, b, target in [("naive / ours", t_naive, t_ours, ">= 5"),
+                               ("ours / (floor + detection)", t_ours, t_base, "<= 2")]:
+        print(f"{name:26}{a[0] / b[0]:8.2f}{a[1] / b[1]:19.2f}   target {target} (wall)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""Is this video a deepfake? The trained model's verdict for each video given.
+
+Uses exactly the frame sampling, face detection, cropping and preprocessing
+that the model was trained with (models/preprocessing.json, written by train),
+and the evaluate stage's video score (the mean of the frames' fake probabilities).
+Exit status 0 when every video got a verdict (FAKE, REAL or UNKNOWN when no
+face was found), 1 when any could not be read, 2 when the model is missing.
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import matplotlib
+import numpy as np
+from tqdm import tqdm
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from stages.common import (MODEL, PARAMS_FILE, PREPROCESSING, StageError, save_figure,  # noqa: E402
+                           slug)
+from stages.faces import FaceDetector, faces_in_frames  # noqa: E402
+from stages.video import as_stored, read_sampled_frames  # noqa: E402
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m stages.check", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("videos", nargs="+", metavar="VIDEO", help="video files to check")
+    parser.add_argument("--model", default=str(MODEL),
+                        help=f"trained model (default {MODEL}); its preprocessing.json beside it")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help=f"FAKE when P(fake) >= this (default: 'threshold' in {PARAMS_FILE}, else 0.5)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per video")
+    parser.add_argument("--out", metavar="DIR",
+                        help="write an annotated frame and a P(fake) timeline PNG per video")
+    return parser.parse_args(argv)
+
+
+def default_threshold():
+    """params.yaml's threshold when run in the project, else 0.5."""
+    import yaml
+    try:
+        with open(PARAMS_FILE, encoding="utf-8") as f:
+            return float((yaml.safe_load(f) or {}).get("threshold", 0.5))
+    except OSError:
+        return 0.5
+
+
+class Checker:
+    """The model and the preprocessing it was trained with, loaded once for many videos."""
+
+    def __init__(self, model_path, threshold):
+        from stages.model import load_detector
+        preprocessing = Path(model_path).with_name(PREPROCESSING.name)
+        self.model, self.prep = load_detector(model_path, preprocessing)
+        self.threshold = threshold
+        self.detector = FaceDetector(self.prep["face_detector"], self.prep["detect_max_side"],
+                                     self.prep["small_faces"])
+
+    def frames(self, path):
+        """The sampled frames as training saw them (same sampling, size and compression)."""
+        p = self.prep
+        indices, frames, _ = read_sampled_frames(path, p["frames_per_video"], p["frame_max_side"])
+        return indices, as_stored(frames, p["frame_format"], p["jpeg_quality"])
+
+    def faces(self, indices, frames):
+        p = self.prep
+        return faces_in_frames(self.detector, indices, frames, p["face_margin"], p["face_size"],
+                               p["faces_per_frame"])
+
+    def check(self, path):
+        """The verdict for one video, with per-frame scores and where the time went."""
+        from stages.model import fake_probabilities, video_probability
+        clock = [time.perf_counter()]
+        result = dict(video=str(path), verdict="ERROR", p_fake=None, frames_sampled=0,
+                      faces_found=0, seconds=0.0)
+        try:
+            indices, frames = self.frames(path)
+        except (StageError, cv2.error) as e:
+            return dict(result, error=str(e), seconds=round(time.perf_counter() - clock[0], 3)), None
+        clock.append(time.perf_counter())
+        faces = self.faces(indices, frames)
+        clock.append(time.perf_counter())
+        p_frames = fake_probabilities(self.model, faces["crops"], self.prep["img_size"])
+        clock.append(time.perf_counter())
+        result.update(frames_sampled=len(frames), faces_found=len(faces["crops"]),
+                      frame_indices=faces["frame_indices"].tolist(),
+                      frame_p_fake=[round(float(p), 6) for p in p_frames],
+                      seconds=round(clock[-1] - clock[0], 3),
+                      timing=dict(zip(("decode", "faces", "model"),
+                                      np.round(np.diff(clock), 3).tolist())))
+        if not len(p_frames):
+            result.update(verdict="UNKNOWN", reason=f"no face found in {len(frames)} sampled frames")
+        else:
+            score = video_probability(p_frames)
+            result.update(p_fake=round(score, 6),
+                          verdict="FAKE" if score >= self.threshold else "REAL")
+        return result, (indices, frames, faces)
+
+
+def line(result):
+    """The one-line human summary of a result."""
+    if result["verdict"] == "ERROR":
+        return f"error: {result['video']}: {result['error']}"
+    score = "   -  " if result["p_fake"] is None else f"{result['p_fake']:.3f}"
+    why = f"  ({result['reason']})" if "reason" in result else ""
+    return (f"{result['verdict']:<7} p(fake)={score}  frames={result['frames_sampled']} "
+            f"faces={result['faces_found']}  {result['seconds']:.1f}s  {result['video']}{why}")
+
+
+def annotated_frame(result, indices, frames, faces, threshold):
+    """The sampled frame with the most confident face, its box, verdict and probability drawn."""
+    colour = {"FAKE": (0, 0, 255), "REAL": (0, 170, 0)}.get(result["verdict"], (0, 200, 255))
+    if not len(faces["crops"]):
+        frame = frames[len(frames) // 2].copy()
+        text = f"UNKNOWN: {result['reason']}"
+    else:
+        k = int(np.argmax(np.abs(np.array(result["frame_p_fake"]) - threshold)))
+        frame = frames[list(indices).index(faces["frame_indices"][k])].copy()
+        left, top, right, bottom = (int(round(v)) for v in faces["boxes"][k])
+        thick = max(2, frame.shape[0] // 240)
+        cv2.rectangle(frame, (left, top), (right, bottom), colour, thick)
+        text = f"{result['verdict']}  p(fake)={result['p_fake']:.2f}"
+    scale = max(0.5, frame.shape[0] / 720)
+    cv2.putText(frame, text, (10, int(30 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0),
+                max(3, int(4 * scale)), cv2.LINE_AA)
+    cv2.putText(frame, text, (10, int(30 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour,
+                max(1, int(2 * scale)), cv2.LINE_AA)
+    return frame
+
+
+def timeline(result, threshold, path):
+    """A PNG of each sampled face's P(fake) against its frame index, with the threshold."""
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.plot(result.get("frame_indices", []), result.get("frame_p_fake", []), "o-", label="face")
+    ax.axhline(threshold, color="red", linestyle="--", label=f"threshold {threshold:g}")
+    ax.set(ylim=(-0.02, 1.02), xlabel="frame", ylabel="P(fake)",
+           title=f"{Path(result['video']).name}: {result['verdict']}")
+    ax.legend(loc="upper right")
+    save_figure(fig, path)
+
+
+def write_pictures(result, sampled, out, threshold):
+    """Annotated frame (.jpg) and timeline (.png) for one video under out/."""
+    out.mkdir(parents=True, exist_ok=True)
+    name = slug(Path(result["video"]).stem)
+    picture = out / f"{name}.verdict.jpg"
+    cv2.imwrite(str(picture), annotated_frame(result, *sampled, threshold))
+    timeline(result, threshold, out / f"{name}.timeline.png")
+    result["pictures"] = [str(picture), str(out / f"{name}.timeline.png")]
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    threshold = default_threshold() if args.threshold is None else args.threshold
+    if not Path(args.model).is_file():
+        print(f"error: model '{args.model}' not found: train one with `dvc repro` "
+              f"(or pass --model PATH)", file=sys.stderr)
+        return 2
+    checker = Checker(args.model, threshold)
+    failed = 0
+    for video in tqdm(args.videos, desc="check", unit="video", disable=len(args.videos) < 2,
+                      file=sys.stderr):
+        result, sampled = checker.check(video)
+        if sampled is not None and args.out:
+            write_pictures(result, sampled, Path(args.out), threshold)
+        failed += result["verdict"] == "ERROR"
+        text = json.dumps(result) if args.json else line(result)
+        tqdm.write(text, file=sys.stdout if result["verdict"] != "ERROR" or args.json else sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

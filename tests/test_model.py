@@ -1,0 +1,82 @@
+"""The detector: its head, learning-rate schedule, input pipeline and video score."""
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from stages.model import (augmenter, build_model, crop_dataset, learning_rate,  # noqa: E402
+                          prepare_images, video_probability)
+
+
+def test_model_has_the_2020_head_and_every_layer_trainable():
+    model = build_model(75, "none", dropout=0.3)
+    pool, dropout, dense = model.layers[-3:]
+    assert isinstance(pool, keras.layers.GlobalAveragePooling2D)
+    assert isinstance(dropout, keras.layers.Dropout) and dropout.rate == 0.3
+    assert isinstance(dense, keras.layers.Dense) and dense.units == 2
+    assert dense.activation is keras.activations.softmax
+    assert model.input_shape == (None, 75, 75, 3) and model.output_shape == (None, 2)
+    assert all(layer.trainable for layer in model.layers)
+    assert len(model.non_trainable_weights) == len(
+        [w for w in model.weights if "moving" in w.path])  # only batch-norm statistics
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.01, 0.5])
+def test_learning_rate_follows_the_classic_decay(decay):
+    schedule = learning_rate(0.001, decay)
+    for step in (0, 1, 10, 1000):
+        assert float(schedule(step)) == pytest.approx(0.001 / (1 + decay * step), rel=1e-6)
+
+
+def test_prepare_images_resizes_and_scales_like_the_backbone():
+    crops = np.zeros((2, 48, 48, 3), np.uint8)
+    crops[1] = 255
+    images = np.asarray(prepare_images(crops, 75))
+    assert images.shape == (2, 75, 75, 3)
+    assert np.allclose(images[0], -1) and np.allclose(images[1], 1)
+
+
+def write_crops(folder, n_videos, per_video, size=32):
+    """Crop files whose pixel value says (video, crop); returns their paths."""
+    paths = []
+    for v in range(n_videos):
+        crops = np.stack([np.full((size, size, 3), 10 * v + c, np.uint8) for c in range(per_video)])
+        path = folder / f"v{v}.npz"
+        np.savez(path, crops=crops, frame_indices=np.arange(per_video))
+        paths.append(path)
+    return paths
+
+
+def batches(ds):
+    return [(np.asarray(x), np.asarray(y)) for x, y in ds]
+
+
+def test_crop_dataset_yields_every_crop_once_with_its_label(tmp_path):
+    paths = write_crops(tmp_path, 4, 3)
+    ds = crop_dataset(paths, [0, 1, 0, 1], img_size=75, batch_size=5, seed=7)
+    assert ds.cardinality() == 3
+    got = batches(ds)
+    values = np.concatenate([np.rint((x[:, 0, 0, 0] + 1) * 127.5) for x, _ in got])
+    labels = np.concatenate([y for _, y in got])
+    assert sorted(values) == sorted(10 * v + c for v in range(4) for c in range(3))
+    assert all(label == (value // 10) % 2 for value, label in zip(values, labels))
+
+
+def test_crop_dataset_is_seeded_and_reshuffled_each_epoch(tmp_path):
+    paths = write_crops(tmp_path, 4, 3)
+    order = lambda ds: np.concatenate([x[:, 0, 0, 0] for x, _ in batches(ds)]).tolist()  # noqa
+    a = crop_dataset(paths, [0] * 4, 75, 4, seed=7, augment=augmenter(True, 50, 0.1, 0.1))
+    b = crop_dataset(paths, [0] * 4, 75, 4, seed=7, augment=augmenter(True, 50, 0.1, 0.1))
+    first = order(a)
+    assert first == order(b)
+    assert order(a) != first
+    unshuffled = crop_dataset(paths, [0] * 4, 75, 4)
+    assert order(unshuffled) == order(unshuffled)
+
+
+def test_augmenter_is_off_when_every_option_is():
+    assert augmenter(False, 0, 0.0, 0.0) is None
+
+
+def test_video_probability_is_the_mean_of_frame_probabilities():
+    assert video_probability([0.2, 0.4, 0.9]) == pytest.approx(0.5)

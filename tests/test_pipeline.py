@@ -1,0 +1,124 @@
+"""The newcomer's path and the experiments, with the real `dvc` on a reduced demo set.
+
+One pipeline run is shared by the tests of this module (training costs a
+minute or so on two cores); they run in file order.
+"""
+import json
+import shutil
+
+import cv2
+import pandas as pd
+import pytest
+
+from tests.conftest import copy_project, init_repo, run, set_params
+from tests.synth import face_frame, write_video
+
+SMALL = dict(demo_clips_per_class=6, demo_frames=12, demo_width=320, demo_height=240,
+             frames_per_video=3, face_size=48, img_size=75, epochs=2, batch_size=8, workers=2)
+PREPROCESSING_STAGES = ("make_demo", "extract_frames", "detect_faces", "split")
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """A git + DVC repository after the README's `dvc repro`, results committed."""
+    project = copy_project(tmp_path_factory.mktemp("newcomer") / "project")
+    set_params(project, **SMALL)
+    init_repo(project)
+    repro = run("dvc repro", project)
+    run("git add -A && git commit -qm baseline", project)
+    return project, repro.stdout
+
+
+def ran(output):
+    """The stages a dvc command ran."""
+    return {line.split("'")[1] for line in output.splitlines()
+            if line.startswith("Running stage '")}
+
+
+def test_dvc_repro_runs_everything_and_writes_results(pipeline):
+    project, output = pipeline
+    assert ran(output) == {*PREPROCESSING_STAGES, "train", "evaluate"}
+    for path in ("models/model.keras", "models/preprocessing.json", "metrics/eval.json",
+                 "metrics/faces.json", "metrics/split.json", "plots/confusion.csv",
+                 "plots/roc.csv", "data/predictions.csv"):
+        assert (project / path).stat().st_size > 0, path
+    for png in ("accuracy", "loss", "confusion", "roc"):
+        assert (project / "plots" / f"{png}.png").read_bytes()[:4] == b"\x89PNG"
+
+    report = json.loads((project / "metrics/eval.json").read_text())
+    frames = report["frames"]
+    split = json.loads((project / "metrics/split.json").read_text())
+    test_videos = sum(split["test"].values())
+    assert frames["tp"] + frames["fp"] + frames["fn"] + frames["tn"] == frames["count"]
+    assert frames["count"] == 3 * test_videos
+    assert report["videos"]["count"] == test_videos
+    assert set(json.loads((project / "models/preprocessing.json").read_text())) >= {
+        "frames_per_video", "face_detector", "face_margin", "face_size", "img_size"}
+    assert "Running stage" not in run("dvc repro", project).stdout
+
+
+def test_metrics_and_plots_show(pipeline):
+    project, _ = pipeline
+    shown = run("dvc metrics show", project).stdout
+    assert "metrics/eval.json" in shown and "frames.accuracy" in shown
+    run("dvc plots show -o plots_html", project)
+    html = (project / "plots_html" / "index.html").read_text()
+    assert "confusion" in html.lower() and "accuracy.tsv" in html
+    shutil.rmtree(project / "plots_html")
+
+
+def test_same_params_give_the_same_metrics(pipeline):
+    project, _ = pipeline
+    before = {p: (project / p).read_text() for p in ("metrics/eval.json", "dvclive/metrics.json")}
+    run("python -m stages.train && python -m stages.evaluate", project)
+    assert {p: (project / p).read_text() for p in before} == before
+    run("dvc checkout -f", project)
+
+
+def test_check_matches_evaluate_and_reports_every_video(pipeline, tmp_path):
+    project, _ = pipeline
+    predictions = pd.read_csv(project / "data/predictions.csv")
+    tested = [f"data/demo/{p}" for p in predictions["path"][:2]]
+    noface = write_video(tmp_path / "no face.mp4", [face_frame(320, 240)[0]] * 4)
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00" * 1000)
+    done = run(["python", "-m", "stages.check", "--json", "--out", str(tmp_path / "out"),
+                *tested, str(noface), str(corrupt)], project, check=False)
+    assert done.returncode == 1  # one input could not be read
+    results = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["video"] for r in results] == [*tested, str(noface), str(corrupt)]
+    for result, expected in zip(results[:2], predictions["p_fake"]):
+        assert result["verdict"] in ("FAKE", "REAL")
+        assert result["p_fake"] == pytest.approx(expected, abs=1e-4)
+        assert result["frames_sampled"] == result["faces_found"] == 3
+        assert len(result["frame_p_fake"]) == 3 and result["seconds"] > 0
+    assert results[2]["verdict"] == "UNKNOWN" and "no face" in results[2]["reason"]
+    assert results[3]["verdict"] == "ERROR" and "not a readable video" in results[3]["error"]
+    verdict_jpg, timeline_png = results[0]["pictures"]
+    assert cv2.imread(verdict_jpg).shape == (240, 320, 3)
+    assert cv2.imread(timeline_png).shape == (300, 700, 3)
+    assert len(list((tmp_path / "out").iterdir())) == 6  # two pictures for each checked video
+
+
+def test_check_prints_one_line_per_video_and_explains_a_missing_model(pipeline):
+    project, _ = pipeline
+    video = "data/demo/" + pd.read_csv(project / "data/predictions.csv")["path"][0]
+    out = run(["python", "-m", "stages.check", video], project).stdout.strip()
+    assert out.split()[0] in ("FAKE", "REAL") and "p(fake)=" in out and out.endswith(video)
+    missing = run(["python", "-m", "stages.check", "--model", "nowhere.keras", video], project,
+                  check=False)
+    assert missing.returncode == 2 and "dvc repro" in missing.stderr
+
+
+@pytest.mark.parametrize("change", ["lr_decay=0.01", "dropout=0.5"])
+def test_experiment_reruns_only_training_and_changes_metrics(pipeline, change):
+    project, _ = pipeline
+    output = run(f"dvc exp run -S {change}", project).stdout
+    assert ran(output) == {"train", "evaluate"}
+    diff = json.loads(run("dvc metrics diff --json", project).stdout)
+    assert any(change["diff"] for metrics in diff.values() for change in metrics.values()), diff
+    key, value = change.split("=")
+    table = run("dvc exp show --csv", project).stdout.splitlines()
+    column = table[0].split(",").index(key)
+    assert value in {row.split(",")[column] for row in table[1:]}
+    run("git checkout -- . && dvc checkout -f", project)

@@ -1,0 +1,35 @@
+"""Bad training parameters stop the stage at once with one line naming the parameter."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import run, set_params
+
+
+@pytest.mark.parametrize("key,value", [
+    ("lr", -0.001), ("dropout", 1.0), ("weights", "imagenet21k"), ("img_size", 64),
+    ("batch_size", 0), ("lr_decay", -1), ("class_weight", "auto"), ("target_accuracy", 0)])
+def test_invalid_parameter_is_named_before_any_work(project, key, value):
+    set_params(project, **{key: value})
+    done = run("python -m stages.train", project, check=False)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1].startswith(f"error: parameter '{key}' is")
+    assert not (project / "models").exists()
+
+
+def test_imagenet_weights_offline_say_which_parameter_to_change(project):
+    faces = project / "data" / "faces"
+    faces.mkdir(parents=True)
+    rows = []
+    for i, (label, split) in enumerate([("real", "train"), ("fake", "train"),
+                                         ("real", "val"), ("fake", "val")]):
+        np.savez(faces / f"v{i}.npz", crops=np.zeros((2, 32, 32, 3), np.uint8),
+                 frame_indices=np.arange(2))
+        rows.append(dict(id=f"v{i}", path=f"v{i}.mp4", label=label, group=f"v{i}", split=split))
+    pd.DataFrame(rows).to_csv(project / "data" / "split.csv", index=False)
+    set_params(project, weights="imagenet")
+    done = run("python -m stages.train", project, check=False)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: could not load weights 'imagenet'") and "weights: none" in last
+    assert not (project / "models" / "model.keras").exists()
