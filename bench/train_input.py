@@ -49,6 +49,7 @@ def main():
     args = parser.parse_args()
 
     import keras
+
     from stages.model import augmenter, build_model, crop_dataset, learning_rate, prepare_images
 
     rng = np.random.default_rng(0)

@@ -20,8 +20,17 @@ from tqdm import tqdm
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from stages.common import (MODEL, PARAMS_FILE, PREPROCESSING, StageError, save_figure,  # noqa: E402
-                           slug)
+from stages.common import (  # noqa: E402
+    MODEL,
+    PARAMS_FILE,
+    PREPROCESSING,
+    StageError,
+    is_number,
+    load_params,
+    param,
+    save_figure,
+    slug,
+)
 from stages.faces import FaceDetector, faces_in_frames  # noqa: E402
 from stages.video import as_stored, read_sampled_frames  # noqa: E402
 
@@ -32,7 +41,7 @@ def parse_args(argv):
     parser.add_argument("videos", nargs="+", metavar="VIDEO", help="video files to check")
     parser.add_argument("--model", default=str(MODEL),
                         help=f"trained model (default {MODEL}); its preprocessing.json beside it")
-    parser.add_argument("--threshold", type=float, default=None,
+    parser.add_argument("--threshold", type=probability, default=None,
                         help=f"FAKE when P(fake) >= this (default: 'threshold' in {PARAMS_FILE}, else 0.5)")
     parser.add_argument("--json", action="store_true", help="one JSON object per video")
     parser.add_argument("--out", metavar="DIR",
@@ -40,14 +49,19 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def probability(text):
+    """argparse type: a number in [0, 1]."""
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not in [0, 1]")
+    return value
+
+
 def default_threshold():
     """params.yaml's threshold when run in the project, else 0.5."""
-    import yaml
-    try:
-        with open(PARAMS_FILE, encoding="utf-8") as f:
-            return float((yaml.safe_load(f) or {}).get("threshold", 0.5))
-    except OSError:
+    if not Path(PARAMS_FILE).is_file():
         return 0.5
+    return param(load_params(), "threshold", lambda v: is_number(v, 0, 1), "use 0..1")
 
 
 class Checker:
@@ -144,30 +158,41 @@ def timeline(result, threshold, path):
     save_figure(fig, path)
 
 
-def write_pictures(result, sampled, out, threshold):
-    """Annotated frame (.jpg) and timeline (.png) for one video under out/."""
+def write_pictures(result, sampled, out, threshold, name):
+    """Annotated frame (name.verdict.jpg) and timeline (name.timeline.png) under out/."""
     out.mkdir(parents=True, exist_ok=True)
-    name = slug(Path(result["video"]).stem)
     picture = out / f"{name}.verdict.jpg"
     cv2.imwrite(str(picture), annotated_frame(result, *sampled, threshold))
     timeline(result, threshold, out / f"{name}.timeline.png")
     result["pictures"] = [str(picture), str(out / f"{name}.timeline.png")]
 
 
+def unique_name(name, taken):
+    """name, or name-2, name-3 ... if an earlier video of this call had it; noted in taken."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}-{n}"
+    taken.add(candidate)
+    return candidate
+
+
 def main(argv=None):
     args = parse_args(argv)
     threshold = default_threshold() if args.threshold is None else args.threshold
-    if not Path(args.model).is_file():
-        print(f"error: model '{args.model}' not found: train one with `dvc repro` "
-              f"(or pass --model PATH)", file=sys.stderr)
-        return 2
+    for needed in (Path(args.model), Path(args.model).with_name(PREPROCESSING.name)):
+        if not needed.is_file():
+            print(f"error: '{needed}' not found: train a model with `dvc repro` "
+                  f"(or pass --model PATH)", file=sys.stderr)
+            return 2
     checker = Checker(args.model, threshold)
-    failed = 0
+    failed, names = 0, set()
     for video in tqdm(args.videos, desc="check", unit="video", disable=len(args.videos) < 2,
                       file=sys.stderr):
         result, sampled = checker.check(video)
         if sampled is not None and args.out:
-            write_pictures(result, sampled, Path(args.out), threshold)
+            name = unique_name(slug(Path(video).stem), names)
+            write_pictures(result, sampled, Path(args.out), threshold, name)
         failed += result["verdict"] == "ERROR"
         text = json.dumps(result) if args.json else line(result)
         tqdm.write(text, file=sys.stdout if result["verdict"] != "ERROR" or args.json else sys.stderr)

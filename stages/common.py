@@ -1,5 +1,6 @@
 """Plumbing every stage shares: parameters, errors, atomic writes, parallel maps."""
 import contextlib
+import json
 import multiprocessing
 import os
 import re
@@ -19,6 +20,8 @@ MANIFEST = Path("data/manifest.csv")
 FACES_DIR = Path("data/faces")
 FACES_TABLE = Path("data/faces.csv")
 FACES_METRICS = Path("metrics/faces.json")
+FRAME_SETTINGS = FRAMES_DIR / "settings.json"   # how the frames were sampled and stored
+FACE_SETTINGS = FACES_DIR / "settings.json"     # ... and how the faces were found and cropped
 SPLIT = Path("data/split.csv")
 SPLIT_METRICS = Path("metrics/split.json")
 MODEL = Path("models/model.keras")
@@ -97,10 +100,27 @@ def write_text_atomic(path, text):
         tmp.write_text(text, encoding="utf-8")
 
 
+def write_json(path, data):
+    """Write data as indented JSON under a temporary name, then rename it."""
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+def read_json(path):
+    """The data of a JSON file."""
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def slug(text):
     """A file-name-safe ASCII form of text (accents dropped, others to '_')."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_text).strip("._") or "video"
+
+
+def read_table(path):
+    """A CSV the stages wrote, every column as text (so ids like 000 stay 000)."""
+    import pandas as pd
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
 def worker_count(workers):
@@ -108,17 +128,33 @@ def worker_count(workers):
     return workers or os.cpu_count() or 1
 
 
-def parallel_map(func, items, workers, desc, initializer=None, initargs=()):
-    """func over items in order, in `workers` processes, with a progress bar."""
+class WorkerExit(Exception):
+    """A worker's SystemExit, carried to the parent (a dying worker would hang the pool)."""
+
+
+def _run_guarded(job):
+    func, item = job
+    try:
+        return func(item)
+    except SystemExit as e:
+        raise WorkerExit(str(e)) from None
+
+
+def parallel_map(func, items, workers, desc):
+    """func over items in order, in `workers` forked processes, with a progress bar.
+
+    Workers inherit the parent's state (a detector built before the call).
+    """
     items = list(items)
     workers = min(worker_count(workers), max(len(items), 1))
     bar = dict(total=len(items), desc=desc, unit="video", file=sys.stderr)
     if workers == 1:
-        if initializer:
-            initializer(*initargs)
         return [func(item) for item in tqdm(items, **bar)]
-    with multiprocessing.get_context("fork").Pool(workers, initializer, initargs) as pool:
-        return list(tqdm(pool.imap(func, items), **bar))
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        try:
+            return list(tqdm(pool.imap(_run_guarded, [(func, i) for i in items]), **bar))
+        except WorkerExit as e:
+            raise SystemExit(str(e)) from None
 
 
 def save_figure(fig, path):

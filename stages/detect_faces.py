@@ -2,12 +2,12 @@
 
 Reads data/manifest.csv and data/frames/, writes data/faces/<id>.npz (crops,
 frame indices, boxes, scores), data/faces.csv (one row per input video, with
-status ok, no_face or the upstream error) and metrics/faces.json.
+status ok, no_face or the upstream error), data/faces/settings.json (the
+frame and face settings, which train passes on to check) and metrics/faces.json.
 With synthesize_fakes, each real video with faces also gets a self-blended
 fake <id>-sbi (stages.blend on its crops), labelled fake in the real one's group.
 """
 import argparse
-import json
 import sys
 import zlib
 
@@ -16,11 +16,32 @@ import numpy as np
 import pandas as pd
 
 from stages.blend import random_blend, self_blend
-from stages.common import (FACES_DIR, FACES_METRICS, FACES_TABLE, FRAMES_DIR, MANIFEST,
-                           atomic_path, fail, is_int, is_number, load_params, param,
-                           parallel_map, warn, write_text_atomic)
+from stages.common import (
+    FACE_SETTINGS,
+    FACES_DIR,
+    FACES_METRICS,
+    FACES_TABLE,
+    FRAME_SETTINGS,
+    FRAMES_DIR,
+    MANIFEST,
+    atomic_path,
+    fail,
+    is_int,
+    is_number,
+    load_params,
+    parallel_map,
+    param,
+    read_json,
+    read_table,
+    warn,
+    write_json,
+    write_text_atomic,
+)
 from stages.faces import DETECTORS, FaceDetector, faces_in_frames
 from stages.video import load_frames
+
+FACE_KEYS = ("face_detector", "detect_max_side", "small_faces", "face_margin", "face_size",
+             "faces_per_frame")
 
 _detector = None
 
@@ -41,8 +62,8 @@ def read_params():
     )
 
 
-def start_worker(params):
-    """Build the detector once per worker process."""
+def start_detector(params):
+    """Build the detector once; forked workers inherit it."""
     global _detector
     _detector = FaceDetector(params["face_detector"], params["detect_max_side"],
                              params["small_faces"])
@@ -107,14 +128,14 @@ def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = read_params()
 
-    manifest = pd.read_csv(MANIFEST, keep_default_na=False)
+    manifest = read_table(MANIFEST)
     columns = ["id", "path", "label", "group", "status"]
 
     cv2.setNumThreads(1)  # one video per core already
+    start_detector(params)
     FACES_DIR.mkdir(parents=True, exist_ok=True)
     rows = parallel_map(detect_one, [(r, params) for r in manifest[columns].to_dict("records")],
-                        params["workers"], desc="detect_faces",
-                        initializer=start_worker, initargs=(params,))
+                        params["workers"], desc="detect_faces")
     synthesized = [synthesize_fake(row, params["face_margin"]) for row in rows
                    if params["synthesize_fakes"] and row["label"] == "real"
                    and row["status"] == "ok"]
@@ -123,7 +144,8 @@ def main(argv=None):
     counts = summary(pd.DataFrame(rows))
     if params["synthesize_fakes"]:
         counts["synthesized_fakes"] = len(synthesized)
-    write_text_atomic(FACES_METRICS, json.dumps(counts, indent=2) + "\n")
+    write_json(FACES_METRICS, counts)
+    write_json(FACE_SETTINGS, {**read_json(FRAME_SETTINGS), **{k: params[k] for k in FACE_KEYS}})
     print(f"detect_faces: {counts['videos_with_faces']}/{counts['videos']} videos with faces, "
           f"{counts['faces']} faces in {counts['frames']} frames "
           f"({counts['frames_without_face']} frames without a face)"

@@ -5,7 +5,6 @@ data/predictions.csv (each test video's fake probability), plot data
 plots/confusion.csv and plots/roc.csv, and plots/confusion.png and plots/roc.png.
 """
 import argparse
-import json
 import sys
 
 import matplotlib
@@ -16,9 +15,27 @@ from sklearn import metrics as skm
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from stages.common import (EVAL_METRICS, FACES_DIR, LABEL_INDEX, MODEL, PLOTS_DIR, PREDICTIONS,
-                           PREPROCESSING, SPLIT, SPLIT_METRICS, fail, is_int, is_number,
-                           load_params, param, save_figure, write_text_atomic)
+from stages.common import (
+    EVAL_METRICS,
+    FACES_DIR,
+    LABEL_INDEX,
+    MODEL,
+    PLOTS_DIR,
+    PREDICTIONS,
+    PREPROCESSING,
+    SPLIT,
+    SPLIT_METRICS,
+    fail,
+    is_int,
+    is_number,
+    load_params,
+    param,
+    read_json,
+    read_table,
+    save_figure,
+    write_json,
+    write_text_atomic,
+)
 
 NAMES = {index: label for label, index in LABEL_INDEX.items()}
 
@@ -88,7 +105,7 @@ def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = read_params()
 
-    split = pd.read_csv(SPLIT, keep_default_na=False)
+    split = read_table(SPLIT)
     test = split[split["split"] == "test"]
     if test.empty:
         fail(f"no test videos in {SPLIT}")
@@ -108,13 +125,12 @@ def main(argv=None):
     frames, videos = pd.DataFrame(frame_rows), pd.DataFrame(video_rows)
 
     threshold = params["threshold"]
-    with open(SPLIT_METRICS, encoding="utf-8") as f:
-        left_out = json.load(f)["left_out"]
+    left_out = read_json(SPLIT_METRICS)["left_out"]
     report = dict(threshold=threshold,
                   frames=classification_metrics(frames["y"], frames["p_fake"], threshold),
                   videos=classification_metrics(videos["y"], videos["p_fake"], threshold),
                   videos_left_out=left_out)
-    write_text_atomic(EVAL_METRICS, json.dumps(report, indent=2) + "\n")
+    write_json(EVAL_METRICS, report)
     write_text_atomic(PREDICTIONS, videos.drop(columns="y").to_csv(index=False))
 
     frame_pred = (frames["p_fake"] >= threshold).astype(int)

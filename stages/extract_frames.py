@@ -1,7 +1,8 @@
 """DVC stage extract_frames: labelled videos in, sampled frames (one file per video) out.
 
 Reads data_dir (real/ and fake/ subfolders, labels.csv or DFDC metadata.json)
-and writes data/frames/<id>.npz plus data/manifest.csv, one row per input video.
+and writes data/frames/<id>.npz, data/frames/settings.json (how frames were
+sampled and stored) and data/manifest.csv, one row per input video.
 """
 import argparse
 import sys
@@ -10,11 +11,24 @@ from pathlib import Path
 import cv2
 import pandas as pd
 
-from stages.common import (FRAMES_DIR, MANIFEST, StageError, fail, is_int, load_params, param, parallel_map,
-                           warn, write_text_atomic)
+from stages.common import (
+    FRAME_SETTINGS,
+    FRAMES_DIR,
+    MANIFEST,
+    StageError,
+    fail,
+    is_int,
+    load_params,
+    parallel_map,
+    param,
+    warn,
+    write_json,
+    write_text_atomic,
+)
 from stages.video import LABELS, assign_ids, list_videos, read_sampled_frames, save_frames
 
 FORMATS = ("jpg", "png")
+FRAME_KEYS = ("frames_per_video", "frame_max_side", "frame_format", "jpeg_quality")
 
 
 def read_params():
@@ -39,7 +53,7 @@ def extract_one(job):
         if row["label"] not in LABELS:
             raise StageError(f"unknown label '{row['label']}' (expected real or fake)")
         indices, frames, info = read_sampled_frames(
-            Path(params["data_dir"]) / row["path"], params["frames_per_video"],
+            Path(params["data_dir"]).expanduser() / row["path"], params["frames_per_video"],
             params["frame_max_side"])
         row.update(info, frames_kept=len(frames))
         row["bytes"] = save_frames(FRAMES_DIR / f"{row['id']}.npz", indices, frames,
@@ -64,6 +78,7 @@ def main(argv=None):
 
     manifest = pd.DataFrame(rows)
     write_text_atomic(MANIFEST, manifest.to_csv(index=False))
+    write_json(FRAME_SETTINGS, {key: params[key] for key in FRAME_KEYS})
     ok = manifest[manifest["status"] == "ok"]
     print(f"extract_frames: {len(ok)}/{len(manifest)} videos ok, "
           f"{ok['frames_kept'].sum()} frames, "

@@ -28,14 +28,18 @@ class FaceDetector:
 
     def detect(self, frame):
         """[(box (left, top, right, bottom), score)] in a BGR frame, largest first."""
+        tried = set()
         for max_side, upsample in self.passes:
-            faces = self._detect_once(frame, max_side, upsample)
+            scale = min(1.0, max_side / max(frame.shape[:2])) if max_side else 1.0
+            if (scale, upsample) in tried:  # a small frame: full size was the first pass
+                continue
+            tried.add((scale, upsample))
+            faces = self._detect_once(frame, scale, upsample)
             if faces:
                 return faces
         return []
 
-    def _detect_once(self, frame, max_side, upsample):
-        scale = min(1.0, max_side / max(frame.shape[:2])) if max_side else 1.0
+    def _detect_once(self, frame, scale, upsample):
         # HOG looks at gradients only: grey is enough, and shrinking 1 channel is 3x cheaper.
         image = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB if self.kind == "cnn" else cv2.COLOR_BGR2GRAY)
         if scale < 1:

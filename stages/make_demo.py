@@ -19,8 +19,16 @@ import numpy as np
 import pandas as pd
 
 from stages.blend import random_blend, self_blend
-from stages.common import (DEMO_DIR, atomic_path, fail, is_int, load_params, param,
-                           parallel_map, write_text_atomic)
+from stages.common import (
+    DEMO_DIR,
+    atomic_path,
+    fail,
+    is_int,
+    load_params,
+    parallel_map,
+    param,
+    write_text_atomic,
+)
 from stages.video import LABELS_CSV
 
 FACE_PHOTO = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"

@@ -3,7 +3,6 @@
 Shared by train, evaluate and check, so all three preprocess face crops and
 turn frame scores into a video score the same way.
 """
-import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -12,7 +11,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from stages.common import atomic_path, write_text_atomic  # noqa: E402
+from stages.common import atomic_path, read_json  # noqa: E402
 
 MIN_IMG_SIZE = 75  # the smallest input InceptionResNetV2 accepts
 
@@ -140,13 +139,6 @@ def save_model(model, path):
         inference.save(tmp)
 
 
-def save_preprocessing(path, settings):
-    """Write the preprocessing a model expects beside it."""
-    write_text_atomic(path, json.dumps(settings, indent=2) + "\n")
-
-
 def load_detector(model_path, preprocessing_path):
     """(model, preprocessing settings) as train saved them."""
-    model = keras.models.load_model(model_path)
-    with open(preprocessing_path, encoding="utf-8") as f:
-        return model, json.load(f)
+    return keras.models.load_model(model_path), read_json(preprocessing_path)

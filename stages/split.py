@@ -5,14 +5,26 @@ made from) always share a split. Reads data/faces.csv, writes data/split.csv
 and metrics/split.json (counts, including the videos left out upstream).
 """
 import argparse
-import json
 import sys
 
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
-from stages.common import (FACES_TABLE, LABEL_INDEX, SPLIT, SPLIT_METRICS, fail, is_int,
-                           is_number, load_params, param, warn, write_text_atomic)
+from stages.common import (
+    FACES_TABLE,
+    LABEL_INDEX,
+    SPLIT,
+    SPLIT_METRICS,
+    fail,
+    is_int,
+    is_number,
+    load_params,
+    param,
+    read_table,
+    warn,
+    write_json,
+    write_text_atomic,
+)
 
 SPLITS = ("train", "val", "test")
 
@@ -69,7 +81,7 @@ def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = read_params()
 
-    table = pd.read_csv(FACES_TABLE, keep_default_na=False)
+    table = read_table(FACES_TABLE)
     usable = table[table["status"] == "ok"]
     left_out = table[table["status"] != "ok"]
     for row in left_out.itertuples():
@@ -83,7 +95,7 @@ def main(argv=None):
                for split in SPLITS}
     summary["left_out"] = {"no_face": int((left_out["status"] == "no_face").sum()),
                            "error": int(left_out["status"].str.startswith("error").sum())}
-    write_text_atomic(SPLIT_METRICS, json.dumps(summary, indent=2) + "\n")
+    write_json(SPLIT_METRICS, summary)
     print(f"split: {len(videos)} videos -> " + ", ".join(
         f"{s} {int(counts[s].sum())}" for s in SPLITS) + f"; {len(left_out)} left out", file=sys.stderr)
 

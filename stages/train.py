@@ -10,20 +10,30 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-import pandas as pd
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from stages.common import (FACES_DIR, LABEL_INDEX, MODEL, PLOTS_DIR, PREPROCESSING, SPLIT,
-                           atomic_path, fail, is_int, is_number, load_params, param,
-                           save_figure)
+from stages.common import (
+    FACE_SETTINGS,
+    FACES_DIR,
+    LABEL_INDEX,
+    MODEL,
+    PLOTS_DIR,
+    PREPROCESSING,
+    SPLIT,
+    fail,
+    is_int,
+    is_number,
+    load_params,
+    param,
+    read_json,
+    read_table,
+    save_figure,
+    write_json,
+)
 
 CLASS_WEIGHTS = ("balanced", "none")
-# Settings of the earlier stages that a model depends on; check repeats them.
-PREPROCESSING_KEYS = ("frames_per_video", "frame_max_side", "frame_format", "jpeg_quality",
-                      "face_detector", "detect_max_side", "small_faces", "face_margin",
-                      "face_size", "faces_per_frame", "img_size")
 
 
 def valid_weights(value):
@@ -54,7 +64,7 @@ def read_params():
         augment_brightness=param(p, "augment_brightness", lambda v: is_number(v, 0, 0.5),
                                  "use 0..0.5"),
         augment_contrast=param(p, "augment_contrast", lambda v: is_number(v, 0, 0.9), "use 0..0.9"),
-    ), {key: p.get(key) for key in PREPROCESSING_KEYS}
+    )
 
 
 def class_weights(labels, mode):
@@ -81,9 +91,9 @@ def curve_png(history, metric, path):
 
 def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params, preprocessing = read_params()
+    params = read_params()
 
-    split = pd.read_csv(SPLIT, keep_default_na=False)
+    split = read_table(SPLIT)
     train, val = (split[split["split"] == s] for s in ("train", "val"))
     files = {s: [FACES_DIR / f"{i}.npz" for i in part["id"]] for s, part in
              (("train", train), ("val", val))}
@@ -95,8 +105,16 @@ def main(argv=None):
     import tensorflow as tf
     from dvclive import Live
     from dvclive.keras import DVCLiveCallback
-    from stages.model import (StopAtAccuracy, augmenter, build_model, count_crops,
-                              crop_dataset, learning_rate, save_model, save_preprocessing)
+
+    from stages.model import (
+        StopAtAccuracy,
+        augmenter,
+        build_model,
+        count_crops,
+        crop_dataset,
+        learning_rate,
+        save_model,
+    )
 
     keras.utils.set_random_seed(params["seed"])
     tf.config.experimental.enable_op_determinism()
@@ -124,7 +142,7 @@ def main(argv=None):
                             shuffle=False, verbose=2)  # crop_dataset shuffles
 
     save_model(model, MODEL)
-    save_preprocessing(PREPROCESSING, preprocessing)
+    write_json(PREPROCESSING, {**read_json(FACE_SETTINGS), "img_size": params["img_size"]})
     for metric in ("accuracy", "loss"):
         curve_png(history.history, metric, PLOTS_DIR / f"{metric}.png")
     print(f"train: {len(history.history['loss'])} epochs on {len(crop_labels)} crops of "

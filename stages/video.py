@@ -7,10 +7,10 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from stages.common import StageError, atomic_path, fail, slug, warn
+from stages.common import LABEL_INDEX, StageError, atomic_path, fail, slug, warn
 
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
-LABELS = ("real", "fake")
+LABELS = tuple(LABEL_INDEX)
 LABELS_CSV = "labels.csv"
 DFDC_METADATA = "metadata.json"
 
@@ -24,7 +24,7 @@ def list_videos(data_dir):
     or real/ and fake/ subfolders. Paths are relative to data_dir; a fake's
     group is the real video it was made from, when the labels say so.
     """
-    root = Path(data_dir)
+    root = Path(data_dir).expanduser()
     if not root.is_dir():
         fail(f"data_dir '{data_dir}' does not exist or is not a folder (set data_dir in params.yaml)")
     if (root / LABELS_CSV).is_file():
@@ -36,6 +36,10 @@ def list_videos(data_dir):
     if table.empty:
         fail(f"no videos found in '{data_dir}': expected real/ and fake/ subfolders, "
              f"{LABELS_CSV} or {DFDC_METADATA}")
+    duplicated = table["path"].duplicated()
+    if duplicated.any():
+        warn(f"{duplicated.sum()} path(s) listed twice in '{data_dir}'; the first entry kept")
+        table = table[~duplicated]
     table["label"] = table["label"].astype(str).str.strip().str.lower()
     table["group"] = table["group"].where(table["group"].astype(bool), table["path"])
     return table.reset_index(drop=True)
@@ -108,8 +112,13 @@ def video_info(cap):
                 duration=round(count / fps, 3) if fps > 0 else 0.0)
 
 
+def open_video(path):
+    """An OpenCV capture with one decoding thread (the stages run one video per core)."""
+    return cv2.VideoCapture(str(path), cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, 1])
+
+
 def _count_by_grabbing(path):
-    cap = cv2.VideoCapture(str(path))
+    cap = open_video(path)
     count = 0
     while cap.grab():
         count += 1
@@ -117,40 +126,54 @@ def _count_by_grabbing(path):
     return count
 
 
+def _grab_sampled(path, wanted, max_side):
+    """(indices, frames, frames grabbed): grab up to the last wanted frame, retrieve the wanted."""
+    cap = open_video(path)
+    indices, frames, grabbed = [], [], 0
+    try:
+        while grabbed <= max(wanted) and cap.grab():
+            if grabbed in wanted:
+                ok, frame = cap.retrieve()
+                if ok:
+                    indices.append(grabbed)
+                    frames.append(shrink(frame, max_side))
+            grabbed += 1
+    finally:
+        cap.release()
+    return indices, frames, grabbed
+
+
 def read_sampled_frames(path, k, max_side):
     """(indices, BGR frames, info) for k evenly spread frames of one video.
 
     Every frame up to the last one needed is grabbed (demuxed and decoded
     without conversion); only the sampled ones are retrieved and resized.
-    Raises StageError with a short reason when the file is not a usable video.
+    A container that over-reports its length is sampled again over the
+    frames it really has. Raises StageError with a short reason when the file
+    is not a usable video.
     """
     path = Path(path)
     if not path.is_file():
         raise StageError("file not found")
     if path.stat().st_size == 0:
         raise StageError("empty file (0 bytes)")
-    # One decoding thread: the stage already runs one video per core.
-    cap = cv2.VideoCapture(str(path), cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, 1])
+    cap = open_video(path)
     try:
         if not cap.isOpened():
             raise StageError("not a readable video (unknown format, no video stream, or corrupt)")
         info = video_info(cap)
-        if info["frame_count"] <= 0:
-            info["frame_count"] = _count_by_grabbing(path)
-        wanted = set(sample_indices(info["frame_count"], k))
-        if not wanted:
-            raise StageError("no video frames (audio-only or corrupt)")
-        indices, frames = [], []
-        for i in range(max(wanted) + 1):
-            if not cap.grab():
-                break
-            if i in wanted:
-                ok, frame = cap.retrieve()
-                if ok:
-                    indices.append(i)
-                    frames.append(shrink(frame, max_side))
     finally:
         cap.release()
+    if info["frame_count"] <= 0:
+        info["frame_count"] = _count_by_grabbing(path)
+    wanted = set(sample_indices(info["frame_count"], k))
+    if not wanted:
+        raise StageError("no video frames (audio-only or corrupt)")
+    indices, frames, grabbed = _grab_sampled(path, wanted, max_side)
+    if 0 < grabbed <= max(wanted):
+        info.update(frame_count=grabbed,
+                    duration=round(grabbed / info["fps"], 3) if info["fps"] > 0 else 0.0)
+        indices, frames, _ = _grab_sampled(path, set(sample_indices(grabbed, k)), max_side)
     if not frames:
         raise StageError("no frame could be decoded (truncated or corrupt)")
     return np.array(indices, dtype=np.int64), frames, info

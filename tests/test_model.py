@@ -4,8 +4,14 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from stages.model import (augmenter, build_model, crop_dataset, learning_rate,  # noqa: E402
-                          prepare_images, video_probability)
+from stages.model import (  # noqa: E402
+    augmenter,
+    build_model,
+    crop_dataset,
+    learning_rate,
+    prepare_images,
+    video_probability,
+)
 
 
 def test_model_has_the_2020_head_and_every_layer_trainable():

@@ -48,8 +48,10 @@ def test_stages_step_over_bad_inputs_and_record_them(project):
                     ].tolist() == [6, 320, 240, 4]
     assert good.loc["fake/one frame.mp4", "frames_kept"] == 1
     assert (good["bytes"] > 0).all()
-    stored = sorted(p.stem for p in (project / "data/frames").iterdir())
+    stored = sorted(p.stem for p in (project / "data/frames").glob("*.npz"))
     assert stored == sorted(good["id"])
+    assert json.loads((project / "data/frames/settings.json").read_text()) == dict(
+        frames_per_video=4, frame_max_side=1920, frame_format="jpg", jpeg_quality=95)
 
     faces = pd.read_csv(project / "data/faces.csv").set_index("path")
     assert faces.loc["fake/no face.mp4", "status"] == "no_face"
@@ -57,7 +59,9 @@ def test_stages_step_over_bad_inputs_and_record_them(project):
     assert faces.loc["fake/wide shot.mp4", "faces"] == 3
     assert faces.loc["real/text.mp4", "status"].startswith("error")
     with_faces = faces[faces["status"] == "ok"]
-    assert sorted(p.stem for p in (project / "data/faces").iterdir()) == sorted(with_faces["id"])
+    assert sorted(p.stem for p in (project / "data/faces").glob("*.npz")) == sorted(with_faces["id"])
+    settings = json.loads((project / "data/faces/settings.json").read_text())
+    assert settings["frames_per_video"] == 4 and settings["face_margin"] == 1.3
     crops = np.load(project / "data/faces" / f"{with_faces.loc['real/good one.mp4', 'id']}.npz")
     assert crops["crops"].shape == (4, 96, 96, 3) and crops["crops"].dtype == np.uint8
     assert crops["frame_indices"].tolist() == [0, 2, 3, 5]

@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 
 from stages.common import StageError
-from stages.video import (as_stored, assign_ids, list_videos, load_frames, read_sampled_frames,
-                          sample_indices, save_frames)
+from stages.video import (
+    as_stored,
+    assign_ids,
+    list_videos,
+    load_frames,
+    read_sampled_frames,
+    sample_indices,
+    save_frames,
+)
 from tests.synth import write_video
 
 
@@ -108,3 +115,20 @@ def test_ids_are_safe_and_unique():
     ids = assign_ids(["real/a b.mp4", "real/a_b.mp4", "fake/ünï.mp4"])
     assert ids[2] == "fake_uni"
     assert len(set(ids)) == 3 and all(" " not in i for i in ids)
+
+
+def test_over_reported_length_is_sampled_over_the_real_frames(tmp_path, monkeypatch):
+    import stages.video
+    path = numbered_video(tmp_path / "n.avi", 20)
+    real_info = stages.video.video_info
+    monkeypatch.setattr(stages.video, "video_info", lambda cap: dict(real_info(cap), frame_count=100))
+    indices, frames, info = read_sampled_frames(path, 4, 1920)
+    assert indices.tolist() == [2, 7, 12, 17] and info["frame_count"] == 20
+    assert [round(float(f.mean()) / 5) for f in frames] == [2, 7, 12, 17]
+
+
+def test_a_path_listed_twice_is_kept_once(tmp_path):
+    (tmp_path / "labels.csv").write_text("path,label\n000.mp4,real\n000.mp4,real\n001.mp4,fake\n")
+    table = list_videos(tmp_path)
+    assert table["path"].tolist() == ["000.mp4", "001.mp4"]
+    assert assign_ids(table["path"].tolist()) == ["000", "001"]
