@@ -16,16 +16,20 @@ from stages.common import atomic_path, read_json  # noqa: E402
 MIN_IMG_SIZE = 75  # the smallest input InceptionResNetV2 accepts
 
 
-def build_model(img_size, weights="none", dropout=0.0):
+def build_model(img_size, weights="none", dropout=0.0, bn_momentum=0.99):
     """InceptionResNetV2 (all layers trainable) + global average pooling + dropout + 2-way softmax.
 
     weights: "imagenet" (downloaded and cached by Keras), "none" (random), or a
-    path to a weights file for the backbone without its top.
+    path to a weights file for the backbone without its top. bn_momentum: the
+    batch-norm layers' moving-average momentum (Keras' default is 0.99).
     """
     backbone = keras.applications.InceptionResNetV2(
         include_top=False, weights=None if weights == "none" else weights,
         input_shape=(img_size, img_size, 3))
     backbone.trainable = True
+    for layer in backbone.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = bn_momentum
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(backbone.output)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     out = keras.layers.Dense(2, activation="softmax", name="real_fake")(x)

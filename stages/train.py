@@ -50,6 +50,8 @@ def read_params():
         img_size=param(p, "img_size", lambda v: is_int(v, 75),
                        "use an integer >= 75 (InceptionResNetV2's smallest input)"),
         dropout=param(p, "dropout", lambda v: is_number(v, 0) and v < 1, "use a number in [0, 1)"),
+        bn_momentum=param(p, "bn_momentum", lambda v: is_number(v, 0) and v < 1,
+                          "use a number in [0, 1)"),
         lr=param(p, "lr", lambda v: is_number(v) and v > 0, "use a number > 0"),
         lr_decay=param(p, "lr_decay", lambda v: is_number(v, 0), "use a number >= 0"),
         batch_size=param(p, "batch_size", lambda v: is_int(v, 1), "use an integer >= 1"),
@@ -126,7 +128,8 @@ def main(argv=None):
     crop_labels = np.repeat(labels["train"], [count_crops(f) for f in files["train"]])
 
     try:
-        model = build_model(params["img_size"], params["weights"], params["dropout"])
+        model = build_model(params["img_size"], params["weights"], params["dropout"],
+                            params["bn_momentum"])
     except Exception as e:  # Keras raises a bare Exception when a download fails
         fail(f"could not load weights '{params['weights']}' ({e}); without internet set "
              f"weights: none, or the path of a weights file, in params.yaml")

@@ -15,7 +15,7 @@ from stages.model import (  # noqa: E402
 
 
 def test_model_has_the_2020_head_and_every_layer_trainable():
-    model = build_model(75, "none", dropout=0.3)
+    model = build_model(75, "none", dropout=0.3, bn_momentum=0.9)
     pool, dropout, dense = model.layers[-3:]
     assert isinstance(pool, keras.layers.GlobalAveragePooling2D)
     assert isinstance(dropout, keras.layers.Dropout) and dropout.rate == 0.3
@@ -23,6 +23,8 @@ def test_model_has_the_2020_head_and_every_layer_trainable():
     assert dense.activation is keras.activations.softmax
     assert model.input_shape == (None, 75, 75, 3) and model.output_shape == (None, 2)
     assert all(layer.trainable for layer in model.layers)
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) > 100 and all(layer.momentum == 0.9 for layer in norms)
     assert len(model.non_trainable_weights) == len(
         [w for w in model.weights if "moving" in w.path])  # only batch-norm statistics
 
