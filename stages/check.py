@@ -139,11 +139,11 @@ def annotated_frame(result, indices, frames, faces, threshold):
         thick = max(2, frame.shape[0] // 240)
         cv2.rectangle(frame, (left, top), (right, bottom), colour, thick)
         text = f"{result['verdict']}  p(fake)={result['p_fake']:.2f}"
-    scale = max(0.5, frame.shape[0] / 720)
-    cv2.putText(frame, text, (10, int(30 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0),
-                max(3, int(4 * scale)), cv2.LINE_AA)
-    cv2.putText(frame, text, (10, int(30 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour,
-                max(1, int(2 * scale)), cv2.LINE_AA)
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, max(0.6, frame.shape[0] / 540)
+    thick = max(1, round(2 * scale))
+    (width, height), base = cv2.getTextSize(text, font, scale, thick)
+    cv2.rectangle(frame, (0, 0), (width + 20, height + base + 20), (0, 0, 0), cv2.FILLED)
+    cv2.putText(frame, text, (10, height + 10), font, scale, colour, thick, cv2.LINE_AA)
     return frame
 
 
@@ -154,7 +154,7 @@ def timeline(result, threshold, path):
     ax.axhline(threshold, color="red", linestyle="--", label=f"threshold {threshold:g}")
     ax.set(ylim=(-0.02, 1.02), xlabel="frame", ylabel="P(fake)",
            title=f"{Path(result['video']).name}: {result['verdict']}")
-    ax.legend(loc="upper right")
+    ax.legend(loc="center right")
     save_figure(fig, path)
 
 
