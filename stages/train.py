@@ -10,6 +10,7 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+from sklearn.utils.class_weight import compute_class_weight
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -37,6 +38,7 @@ CLASS_WEIGHTS = ("balanced", "none")
 
 
 def valid_weights(value):
+    """imagenet, none, or the path of an existing weights file."""
     return value in ("imagenet", "none") or (isinstance(value, str) and Path(value).is_file())
 
 
@@ -73,7 +75,6 @@ def class_weights(labels, mode):
     """Keras class_weight for unbalanced data (scikit-learn's 'balanced'), or None."""
     if mode == "none":
         return None
-    from sklearn.utils.class_weight import compute_class_weight
     classes = np.unique(labels)
     weights = compute_class_weight("balanced", classes=classes, y=labels)
     return {int(c): float(w) for c, w in zip(classes, weights)}
@@ -105,9 +106,9 @@ def main(argv=None):
     # TensorFlow loads only now, after the parameters passed (its import takes seconds).
     import keras
     import tensorflow as tf
-    from dvclive import Live
     from dvclive.keras import DVCLiveCallback
 
+    from dvclive import Live
     from stages.model import (
         StopAtAccuracy,
         augmenter,
