@@ -13,26 +13,23 @@ import time
 from pathlib import Path
 
 import cv2
-import matplotlib
 import numpy as np
 from tqdm import tqdm
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from stages.common import (  # noqa: E402
+from stages.common import (
     MODEL,
     PARAMS_FILE,
     PREPROCESSING,
     StageError,
     is_number,
     load_params,
+    new_figure,
     param,
     save_figure,
     slug,
 )
-from stages.faces import FaceDetector, faces_in_frames  # noqa: E402
-from stages.video import as_stored, read_sampled_frames  # noqa: E402
+from stages.faces import FaceDetector, faces_in_frames
+from stages.video import as_stored, read_sampled_frames
 
 
 def parse_args(argv):
@@ -149,7 +146,7 @@ def annotated_frame(result, indices, frames, faces, threshold):
 
 def timeline(result, threshold, path):
     """A PNG of each sampled face's P(fake) against its frame index, with the threshold."""
-    fig, ax = plt.subplots(figsize=(7, 3))
+    fig, ax = new_figure(7, 3)
     ax.plot(result.get("frame_indices", []), result.get("frame_p_fake", []), "o-", label="face")
     ax.axhline(threshold, color="red", linestyle="--", label=f"threshold {threshold:g}")
     ax.set(ylim=(-0.02, 1.02), xlabel="frame", ylabel="P(fake)",

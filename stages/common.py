@@ -8,6 +8,7 @@ import sys
 import unicodedata
 from pathlib import Path
 
+import pandas as pd
 import yaml
 from tqdm import tqdm
 
@@ -119,7 +120,6 @@ def slug(text):
 
 def read_table(path):
     """A CSV the stages wrote, every column as text (so ids like 000 stay 000)."""
-    import pandas as pd
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
@@ -157,8 +157,16 @@ def parallel_map(func, items, workers, desc):
             raise SystemExit(str(e)) from None
 
 
+def new_figure(width, height):
+    """(figure, axes) drawn off-screen, so no display is needed."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt.subplots(figsize=(width, height))
+
+
 def save_figure(fig, path):
-    """Save a matplotlib figure as PNG under a temporary name, then close it."""
+    """Save a new_figure as PNG under a temporary name, then close it."""
     import matplotlib.pyplot as plt
     fig.tight_layout()
     with atomic_path(path) as tmp:

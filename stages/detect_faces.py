@@ -70,11 +70,15 @@ def start_detector(params):
 
 
 def detect_one(job):
-    """Crop the faces of one video to FACES_DIR; return its row for data/faces.csv."""
+    """Crop the faces of one video to FACES_DIR.
+
+    Returns its row for data/faces.csv, and with synthesize_fakes the row of
+    its self-blended fake (None otherwise).
+    """
     row, params = job
     row = dict(row, frames=0, faces=0, frames_without_face=0)
     if row["status"] != "ok":
-        return row
+        return row, None
     indices, frames = load_frames(FRAMES_DIR / f"{row['id']}.npz")
     faces = faces_in_frames(_detector, indices, frames, params["face_margin"],
                             params["face_size"], params["faces_per_frame"])
@@ -83,9 +87,11 @@ def detect_one(job):
     if not row["faces"]:
         row["status"] = "no_face"
         warn(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
-        return row
+        return row, None
     save_faces(row["id"], faces)
-    return row
+    if params["synthesize_fakes"] and row["label"] == "real":
+        return row, synthesize_fake(row, faces, params["face_margin"])
+    return row, None
 
 
 def save_faces(video_id, faces):
@@ -95,14 +101,13 @@ def save_faces(video_id, faces):
             np.savez(f, **faces)
 
 
-def synthesize_fake(row, margin):
+def synthesize_fake(row, faces, margin):
     """Self-blend a real video's crops into the fake '<id>-sbi'; return its row.
 
     The face box is the crop's central 1/margin; one Blend, seeded by the
     video's id, serves all its crops.
     """
-    with np.load(FACES_DIR / f"{row['id']}.npz") as z:
-        faces = dict(z)
+    faces = dict(faces)
     size = faces["crops"].shape[1]
     low, high = size / 2 * (1 - 1 / margin), size / 2 * (1 + 1 / margin)
     blend = random_blend(np.random.default_rng(zlib.crc32(row["id"].encode())))
@@ -134,11 +139,10 @@ def main(argv=None):
     cv2.setNumThreads(1)  # one video per core already
     start_detector(params)
     FACES_DIR.mkdir(parents=True, exist_ok=True)
-    rows = parallel_map(detect_one, [(r, params) for r in manifest[columns].to_dict("records")],
-                        params["workers"], desc="detect_faces")
-    synthesized = [synthesize_fake(row, params["face_margin"]) for row in rows
-                   if params["synthesize_fakes"] and row["label"] == "real"
-                   and row["status"] == "ok"]
+    results = parallel_map(detect_one, [(r, params) for r in manifest[columns].to_dict("records")],
+                           params["workers"], desc="detect_faces")
+    rows = [row for row, _ in results]
+    synthesized = [fake for _, fake in results if fake]
 
     write_text_atomic(FACES_TABLE, pd.DataFrame(rows + synthesized).to_csv(index=False))
     counts = summary(pd.DataFrame(rows))

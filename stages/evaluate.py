@@ -7,13 +7,9 @@ plots/confusion.csv and plots/roc.csv, and plots/confusion.png and plots/roc.png
 import argparse
 import sys
 
-import matplotlib
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 from stages.common import (
     EVAL_METRICS,
@@ -29,6 +25,7 @@ from stages.common import (
     is_int,
     is_number,
     load_params,
+    new_figure,
     param,
     read_json,
     read_table,
@@ -77,7 +74,7 @@ def classification_metrics(y_true, p_fake, threshold):
 def confusion_png(y_true, y_pred, path):
     """The confusion matrix as a picture, counts and percentages in each cell."""
     cm = skm.confusion_matrix(y_true, y_pred, labels=[0, 1])
-    fig, ax = plt.subplots(figsize=(4.5, 4))
+    fig, ax = new_figure(4.5, 4)
     ax.imshow(cm, cmap="Blues")
     for (i, j), v in np.ndenumerate(cm):
         ax.text(j, i, f"{v}\n{100 * v / cm.sum():.1f}%", ha="center", va="center",
@@ -90,7 +87,7 @@ def confusion_png(y_true, y_pred, path):
 
 def roc_png(curves, path):
     """ROC curves (frame and video level) with their AUC."""
-    fig, ax = plt.subplots(figsize=(4.5, 4))
+    fig, ax = new_figure(4.5, 4)
     for level, (y_true, p_fake) in curves.items():
         if len(set(y_true)) == 2:
             fpr, tpr, _ = skm.roc_curve(y_true, p_fake)

@@ -13,8 +13,6 @@ import tensorflow as tf  # noqa: E402
 
 from stages.common import atomic_path, read_json  # noqa: E402
 
-MIN_IMG_SIZE = 75  # the smallest input InceptionResNetV2 accepts
-
 
 def build_model(img_size, weights="none", dropout=0.0, bn_momentum=0.99):
     """InceptionResNetV2 (all layers trainable) + global average pooling + dropout + 2-way softmax.

@@ -8,12 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 from stages.common import (
     FACE_SETTINGS,
@@ -27,6 +23,7 @@ from stages.common import (
     is_int,
     is_number,
     load_params,
+    new_figure,
     param,
     read_json,
     read_table,
@@ -82,7 +79,7 @@ def class_weights(labels, mode):
 
 def curve_png(history, metric, path):
     """The 2020 work's plot: a metric per epoch, train vs validation."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = new_figure(6, 4)
     epochs = range(1, len(history[metric]) + 1)
     ax.plot(epochs, history[metric], "o-", label="train")
     if f"val_{metric}" in history:
