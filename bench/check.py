@@ -25,12 +25,11 @@ from bench.preprocess import make_clips  # noqa: E402
 
 
 def recipe(img_size, frames):
-    """The preprocessing.json train would write: params.yaml's settings at the recipe's sizes."""
-    from stages.detect_faces import FACE_KEYS
-    from stages.extract_frames import FRAME_KEYS
+    """The preprocessing train would save: params.yaml's settings at the recipe's sizes."""
+    from stages.params import Preprocessing
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params.update(frames_per_video=frames, face_size=img_size, img_size=img_size)
-    return {key: params[key] for key in (*FRAME_KEYS, *FACE_KEYS, "img_size")}
+    return Preprocessing(**{key: params[key] for key in Preprocessing.__dataclass_fields__})
 
 
 def main():
@@ -47,10 +46,9 @@ def main():
         args.clip = str(work / "clips" / "real" / "clip00.mp4")
 
     from stages.check import Checker
-    from stages.common import write_json
     from stages.model import build_model, prepare_images, save_model
     save_model(build_model(args.img_size), work / "model.keras")
-    write_json(work / "preprocessing.json", recipe(args.img_size, args.frames))
+    recipe(args.img_size, args.frames).save(work / "preprocessing.json")
 
     start = time.perf_counter()
     checker = Checker(work / "model.keras", threshold=0.5)

@@ -4,10 +4,12 @@ Uses exactly the frame sampling, face detection, cropping and preprocessing
 that the model was trained with (models/preprocessing.json, written by train),
 and the evaluate stage's video score (the mean of the frames' fake probabilities).
 Exit status 0 when every video got a verdict (FAKE, REAL or UNKNOWN when no
-face was found), 1 when any could not be read, 2 when the model is missing.
+face was found), 1 when any could not be read, 2 when the model, its
+preprocessing.json, the threshold or --out cannot be used (before any video is read).
 """
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,17 +20,16 @@ from tqdm import tqdm
 
 from stages.common import (
     MODEL,
-    PARAMS_FILE,
     PREPROCESSING,
-    StageError,
-    is_number,
-    load_params,
+    ConfigError,
+    SkipInput,
     new_figure,
-    param,
+    run_command,
     save_figure,
     slug,
 )
 from stages.faces import FaceDetector, faces_in_frames
+from stages.params import PARAMS_FILE, Preprocessing, read_params
 from stages.video import as_stored, read_sampled_frames
 
 
@@ -39,9 +40,10 @@ def parse_args(argv):
     parser.add_argument("--model", default=str(MODEL),
                         help=f"trained model (default {MODEL}); its preprocessing.json beside it")
     parser.add_argument("--threshold", type=probability, default=None,
-                        help=f"FAKE when P(fake) >= this (default: 'threshold' in {PARAMS_FILE}, else 0.5)")
+                        help=f"FAKE when P(fake) >= this (default: 'threshold' in {PARAMS_FILE}, "
+                             f"else 0.5)")
     parser.add_argument("--json", action="store_true", help="one JSON object per video")
-    parser.add_argument("--out", metavar="DIR",
+    parser.add_argument("--out", metavar="DIR", type=Path,
                         help="write an annotated frame and a P(fake) timeline PNG per video")
     return parser.parse_args(argv)
 
@@ -58,30 +60,53 @@ def default_threshold():
     """params.yaml's threshold when run in the project, else 0.5."""
     if not Path(PARAMS_FILE).is_file():
         return 0.5
-    return param(load_params(), "threshold", lambda v: is_number(v, 0, 1), "use 0..1")
+    return read_params(["threshold"])["threshold"]
+
+
+def usable_out_dir(out):
+    """Create --out (and its parents) or say why it cannot be: before the model loads."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ConfigError(f"--out '{out}': a file is in the way; give a folder") from None
+    except OSError as e:
+        raise ConfigError(f"--out '{out}' cannot be created ({e.strerror})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out '{out}' is not writable")
+
+
+def model_files(model_path):
+    """(model path, its preprocessing.json), both present, or ConfigError saying how to get them."""
+    model_path = Path(model_path)
+    for needed in (model_path, model_path.with_name(PREPROCESSING.name)):
+        if not needed.is_file():
+            raise ConfigError(f"'{needed}' not found: train a model with `dvc repro` "
+                              f"(or pass --model PATH)")
+    return model_path, model_path.with_name(PREPROCESSING.name)
 
 
 class Checker:
     """The model and the preprocessing it was trained with, loaded once for many videos."""
 
     def __init__(self, model_path, threshold):
-        from stages.model import load_detector
-        preprocessing = Path(model_path).with_name(PREPROCESSING.name)
-        self.model, self.prep = load_detector(model_path, preprocessing)
+        model_path, preprocessing = model_files(model_path)
+        self.prep = Preprocessing.load(preprocessing)  # validated before the slow model load
+        from stages.model import load_classifier
+        self.model = load_classifier(model_path)
         self.threshold = threshold
-        self.detector = FaceDetector(self.prep["face_detector"], self.prep["detect_max_side"],
-                                     self.prep["small_faces"])
+        self.detector = FaceDetector(self.prep.face_detector, self.prep.detect_max_side,
+                                     self.prep.small_faces)
 
     def frames(self, path):
         """The sampled frames as training saw them (same sampling, size and compression)."""
         p = self.prep
-        indices, frames, _ = read_sampled_frames(path, p["frames_per_video"], p["frame_max_side"])
-        return indices, as_stored(frames, p["frame_format"], p["jpeg_quality"])
+        indices, frames, _ = read_sampled_frames(path, p.frames_per_video, p.frame_max_side)
+        return indices, as_stored(frames, p.frame_format, p.jpeg_quality)
 
     def faces(self, indices, frames):
         p = self.prep
-        return faces_in_frames(self.detector, indices, frames, p["face_margin"], p["face_size"],
-                               p["faces_per_frame"])
+        return faces_in_frames(self.detector, indices, frames, p.face_margin, p.face_size,
+                               p.faces_per_frame)
 
     def check(self, path):
         """The verdict for one video, with per-frame scores and where the time went."""
@@ -91,12 +116,12 @@ class Checker:
                       faces_found=0, seconds=0.0)
         try:
             indices, frames = self.frames(path)
-        except (StageError, cv2.error) as e:
+        except (SkipInput, cv2.error, OSError) as e:
             return dict(result, error=str(e), seconds=round(time.perf_counter() - clock[0], 3)), None
         clock.append(time.perf_counter())
         faces = self.faces(indices, frames)
         clock.append(time.perf_counter())
-        p_frames = fake_probabilities(self.model, faces["crops"], self.prep["img_size"])
+        p_frames = fake_probabilities(self.model, faces["crops"], self.prep.img_size)
         clock.append(time.perf_counter())
         result.update(frames_sampled=len(frames), faces_found=len(faces["crops"]),
                       frame_indices=faces["frame_indices"].tolist(),
@@ -157,7 +182,6 @@ def timeline(result, threshold, path):
 
 def write_pictures(result, sampled, out, threshold, name):
     """Annotated frame (name.verdict.jpg) and timeline (name.timeline.png) under out/."""
-    out.mkdir(parents=True, exist_ok=True)
     picture = out / f"{name}.verdict.jpg"
     cv2.imwrite(str(picture), annotated_frame(result, *sampled, threshold))
     timeline(result, threshold, out / f"{name}.timeline.png")
@@ -177,11 +201,8 @@ def unique_name(name, taken):
 def main(argv=None):
     args = parse_args(argv)
     threshold = default_threshold() if args.threshold is None else args.threshold
-    for needed in (Path(args.model), Path(args.model).with_name(PREPROCESSING.name)):
-        if not needed.is_file():
-            print(f"error: '{needed}' not found: train a model with `dvc repro` "
-                  f"(or pass --model PATH)", file=sys.stderr)
-            return 2
+    if args.out:
+        usable_out_dir(args.out)
     checker = Checker(args.model, threshold)
     failed, names = 0, set()
     for video in tqdm(args.videos, desc="check", unit="video", disable=len(args.videos) < 2,
@@ -189,7 +210,7 @@ def main(argv=None):
         result, sampled = checker.check(video)
         if sampled is not None and args.out:
             name = unique_name(slug(Path(video).stem), names)
-            write_pictures(result, sampled, Path(args.out), threshold, name)
+            write_pictures(result, sampled, args.out, threshold, name)
         failed += result["verdict"] == "ERROR"
         text = json.dumps(result) if args.json else line(result)
         tqdm.write(text, file=sys.stdout if result["verdict"] != "ERROR" or args.json else sys.stderr)
@@ -197,4 +218,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main))

@@ -1,18 +1,16 @@
-"""Plumbing every stage shares: parameters, errors, atomic writes, parallel maps."""
+"""Plumbing every stage shares: paths, errors, atomic writes, parallel maps, figures."""
 import contextlib
 import json
 import multiprocessing
 import os
 import re
+import signal
 import sys
 import unicodedata
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from tqdm import tqdm
-
-PARAMS_FILE = "params.yaml"
 
 # Where the stages read and write (the same paths dvc.yaml names).
 DEMO_DIR = Path("data/demo")
@@ -33,13 +31,16 @@ PLOTS_DIR = Path("plots")
 LABEL_INDEX = {"real": 0, "fake": 1}   # the model's output order; fake is the positive class
 
 
-class StageError(Exception):
-    """A problem with one input that the stage records and steps over."""
+class ConfigError(Exception):
+    """A parameter, settings file or model that is wrong: fix it and run again (exit status 2)."""
 
 
-def fail(message):
-    """Stop the stage with a one-line reason and a non-zero exit."""
-    raise SystemExit(f"error: {message}")
+class DataError(Exception):
+    """Input the command cannot go on with: contradictory labels, nothing usable (exit status 1)."""
+
+
+class SkipInput(Exception):
+    """One input that cannot be used: its reason is recorded and the others go on."""
 
 
 def warn(message):
@@ -47,39 +48,19 @@ def warn(message):
     tqdm.write(f"warning: {message}", file=sys.stderr)
 
 
-def load_params(path=PARAMS_FILE):
-    """The whole of params.yaml as a dict."""
+def run_command(main, argv=None):
+    """main(argv)'s exit status; a ConfigError or DataError becomes one `error:` line."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return yaml.safe_load(f) or {}
-    except FileNotFoundError:
-        fail(f"{path} not found: run the stage from the project's top folder")
-
-
-def param(params, key, valid, why):
-    """params[key], or stop before any work when valid(value) is false."""
-    if key not in params:
-        fail(f"parameter '{key}' is missing from {PARAMS_FILE}")
-    value = params[key]
-    try:
-        ok = valid(value)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        fail(f"parameter '{key}' is {value!r}: {why}")
-    return value
-
-
-def is_int(value, low=None, high=None):
-    """True for an int (not a bool) within [low, high]."""
-    return (isinstance(value, int) and not isinstance(value, bool)
-            and (low is None or value >= low) and (high is None or value <= high))
-
-
-def is_number(value, low=None, high=None):
-    """True for an int or float within [low, high]."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and (low is None or value >= low) and (high is None or value <= high))
+        return main(argv) or 0
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 @contextlib.contextmanager
@@ -128,33 +109,28 @@ def worker_count(workers):
     return workers or os.cpu_count() or 1
 
 
-class WorkerExit(Exception):
-    """A worker's SystemExit, carried to the parent (a dying worker would hang the pool)."""
+def _exit_on_terminate(signum, frame):
+    raise SystemExit(128 + signum)
 
 
-def _run_guarded(job):
-    func, item = job
-    try:
-        return func(item)
-    except SystemExit as e:
-        raise WorkerExit(str(e)) from None
+def _start_worker():
+    """Pool.terminate() sends SIGTERM: exit through Python, so `finally` removes temporaries."""
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
 
 
 def parallel_map(func, items, workers, desc):
     """func over items in order, in `workers` forked processes, with a progress bar.
 
-    Workers inherit the parent's state (a detector built before the call).
+    Workers inherit the parent's state (a detector built before the call); an
+    exception in one is raised again in the parent.
     """
     items = list(items)
     workers = min(worker_count(workers), max(len(items), 1))
     bar = dict(total=len(items), desc=desc, unit="video", file=sys.stderr)
     if workers == 1:
         return [func(item) for item in tqdm(items, **bar)]
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        try:
-            return list(tqdm(pool.imap(_run_guarded, [(func, i) for i in items]), **bar))
-        except WorkerExit as e:
-            raise SystemExit(str(e)) from None
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker) as pool:
+        return list(tqdm(pool.imap(func, items), **bar))
 
 
 def new_figure(width, height):

@@ -5,7 +5,7 @@ frame indices, boxes, scores), data/faces.csv (one row per input video, with
 status ok, no_face or the upstream error), data/faces/settings.json (the
 frame and face settings, which train passes on to check) and metrics/faces.json.
 With synthesize_fakes, each real video with faces also gets a self-blended
-fake <id>-sbi (stages.blend on its crops), labelled fake in the real one's group.
+fake <id>+sbi (stages.blend on its crops), labelled fake in the real one's group.
 """
 import argparse
 import sys
@@ -24,42 +24,21 @@ from stages.common import (
     FRAME_SETTINGS,
     FRAMES_DIR,
     MANIFEST,
-    atomic_path,
-    fail,
-    is_int,
-    is_number,
-    load_params,
+    DataError,
     parallel_map,
-    param,
-    read_json,
     read_table,
+    run_command,
     warn,
     write_json,
     write_text_atomic,
 )
-from stages.faces import DETECTORS, FaceDetector, faces_in_frames
-from stages.video import load_frames
+from stages.faces import FaceDetector, faces_in_frames, save_faces
+from stages.params import FACE_KEYS, FRAME_KEYS, read_params, read_settings, write_settings
+from stages.video import DERIVED, load_frames
 
-FACE_KEYS = ("face_detector", "detect_max_side", "small_faces", "face_margin", "face_size",
-             "faces_per_frame")
+PARAMS = (*FACE_KEYS, "synthesize_fakes")
 
 _detector = None
-
-
-def read_params():
-    """The parameters this stage reads, validated."""
-    p = load_params()
-    return dict(
-        face_detector=param(p, "face_detector", lambda v: v in DETECTORS, f"use one of {DETECTORS}"),
-        detect_max_side=param(p, "detect_max_side", lambda v: is_int(v, 64), "use an integer >= 64"),
-        small_faces=param(p, "small_faces", lambda v: isinstance(v, bool), "use true or false"),
-        face_margin=param(p, "face_margin", lambda v: is_number(v, 1.0, 4.0), "use 1.0..4.0"),
-        face_size=param(p, "face_size", lambda v: is_int(v, 32, 1024), "use 32..1024"),
-        faces_per_frame=param(p, "faces_per_frame", lambda v: is_int(v, 1), "use an integer >= 1"),
-        synthesize_fakes=param(p, "synthesize_fakes", lambda v: isinstance(v, bool),
-                               "use true or false"),
-        workers=param(p, "workers", lambda v: is_int(v, 0), "use 0 (all cores) or more"),
-    )
 
 
 def start_detector(params):
@@ -94,15 +73,8 @@ def detect_one(job):
     return row, None
 
 
-def save_faces(video_id, faces):
-    """Write one video's crops, frame indices, boxes and scores to FACES_DIR."""
-    with atomic_path(FACES_DIR / f"{video_id}.npz") as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **faces)
-
-
 def synthesize_fake(row, faces, margin):
-    """Self-blend a real video's crops into the fake '<id>-sbi'; return its row.
+    """Self-blend a real video's crops into the fake '<id>+sbi'; return its row.
 
     The face box is the crop's central 1/margin; one Blend, seeded by the
     video's id, serves all its crops.
@@ -113,7 +85,7 @@ def synthesize_fake(row, faces, margin):
     blend = random_blend(np.random.default_rng(zlib.crc32(row["id"].encode())))
     faces["crops"] = np.stack([self_blend(crop, (low, low, high, high), blend)
                                for crop in faces["crops"]])
-    fake = dict(row, id=f"{row['id']}-sbi", path=f"{row['path']}#sbi", label="fake")
+    fake = dict(row, id=f"{row['id']}{DERIVED}sbi", path=f"{row['path']}#sbi", label="fake")
     save_faces(fake["id"], faces)
     return fake
 
@@ -131,9 +103,10 @@ def summary(table):
 
 def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = read_params()
+    params = read_params(PARAMS + ("workers",))  # workers: how to run, not what; no DVC param
 
     manifest = read_table(MANIFEST)
+    frame_settings = read_settings(FRAME_SETTINGS, FRAME_KEYS)
     columns = ["id", "path", "label", "group", "status"]
 
     cv2.setNumThreads(1)  # one video per core already
@@ -149,15 +122,15 @@ def main(argv=None):
     if params["synthesize_fakes"]:
         counts["synthesized_fakes"] = len(synthesized)
     write_json(FACES_METRICS, counts)
-    write_json(FACE_SETTINGS, {**read_json(FRAME_SETTINGS), **{k: params[k] for k in FACE_KEYS}})
+    write_settings(FACE_SETTINGS, {**frame_settings, **params}, FRAME_KEYS + FACE_KEYS)
     print(f"detect_faces: {counts['videos_with_faces']}/{counts['videos']} videos with faces, "
           f"{counts['faces']} faces in {counts['frames']} frames "
           f"({counts['frames_without_face']} frames without a face)"
           + (f", {len(synthesized)} self-blended fakes" if params["synthesize_fakes"] else ""),
           file=sys.stderr)
     if not counts["videos_with_faces"]:
-        fail("no face found in any video (see data/faces.csv)")
+        raise DataError("no face found in any video (see data/faces.csv)")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command(main))

@@ -13,7 +13,6 @@ from sklearn import metrics as skm
 
 from stages.common import (
     EVAL_METRICS,
-    FACES_DIR,
     LABEL_INDEX,
     MODEL,
     PLOTS_DIR,
@@ -21,27 +20,20 @@ from stages.common import (
     PREPROCESSING,
     SPLIT,
     SPLIT_METRICS,
-    fail,
-    is_int,
-    is_number,
-    load_params,
+    DataError,
     new_figure,
-    param,
     read_json,
     read_table,
+    run_command,
     save_figure,
     write_json,
     write_text_atomic,
 )
+from stages.faces import load_faces
+from stages.params import Preprocessing, read_params
 
+PARAMS = ("threshold", "batch_size")
 NAMES = {index: label for label, index in LABEL_INDEX.items()}
-
-
-def read_params():
-    """The parameters this stage reads, validated."""
-    p = load_params()
-    return dict(threshold=param(p, "threshold", lambda v: is_number(v, 0, 1), "use 0..1"),
-                batch_size=param(p, "batch_size", lambda v: is_int(v, 1), "use an integer >= 1"))
 
 
 def equal_error_rate(y_true, p_fake):
@@ -100,20 +92,21 @@ def roc_png(curves, path):
 
 def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = read_params()
+    params = read_params(PARAMS)
 
     split = read_table(SPLIT)
     test = split[split["split"] == "test"]
     if test.empty:
-        fail(f"no test videos in {SPLIT}")
+        raise DataError(f"no test videos in {SPLIT}")
+    img_size = Preprocessing.load(PREPROCESSING).img_size
 
-    from stages.model import fake_probabilities, load_detector, video_probability
-    model, preprocessing = load_detector(MODEL, PREPROCESSING)
+    from stages.model import fake_probabilities, load_classifier, video_probability
+    model = load_classifier(MODEL)
     frame_rows, video_rows = [], []
     for video in test.itertuples():
-        with np.load(FACES_DIR / f"{video.id}.npz") as z:
-            crops, indices = z["crops"], z["frame_indices"]
-        p_fake = fake_probabilities(model, crops, preprocessing["img_size"], params["batch_size"])
+        faces = load_faces(video.id)
+        crops, indices = faces["crops"], faces["frame_indices"]
+        p_fake = fake_probabilities(model, crops, img_size, params["batch_size"])
         y = LABEL_INDEX[video.label]
         frame_rows += [dict(id=video.id, frame=int(i), y=y, p_fake=float(p))
                        for i, p in zip(indices, p_fake)]
@@ -148,4 +141,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command(main))

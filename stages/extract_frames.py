@@ -15,50 +15,34 @@ from stages.common import (
     FRAME_SETTINGS,
     FRAMES_DIR,
     MANIFEST,
-    StageError,
-    fail,
-    is_int,
-    load_params,
+    DataError,
+    SkipInput,
     parallel_map,
-    param,
+    run_command,
     warn,
-    write_json,
     write_text_atomic,
 )
-from stages.video import LABELS, assign_ids, list_videos, read_sampled_frames, save_frames
+from stages.params import FRAME_KEYS, read_params, write_settings
+from stages.video import assign_ids, list_videos, read_sampled_frames, save_frames
 
-FORMATS = ("jpg", "png")
-FRAME_KEYS = ("frames_per_video", "frame_max_side", "frame_format", "jpeg_quality")
-
-
-def read_params():
-    """The parameters this stage reads, validated."""
-    p = load_params()
-    return dict(
-        data_dir=param(p, "data_dir", lambda v: isinstance(v, str) and v, "give a folder path"),
-        frames_per_video=param(p, "frames_per_video", lambda v: is_int(v, 1), "use an integer >= 1"),
-        frame_max_side=param(p, "frame_max_side", lambda v: is_int(v, 32), "use an integer >= 32"),
-        frame_format=param(p, "frame_format", lambda v: v in FORMATS, f"use one of {FORMATS}"),
-        jpeg_quality=param(p, "jpeg_quality", lambda v: is_int(v, 1, 100), "use 1..100"),
-        workers=param(p, "workers", lambda v: is_int(v, 0), "use 0 (all cores) or more"),
-    )
+PARAMS = ("data_dir", *FRAME_KEYS)
 
 
 def extract_one(job):
     """Sample one video's frames to FRAMES_DIR; return its manifest row."""
     row, params = job
     row = dict(row, fps=0.0, frame_count=0, width=0, height=0, duration=0.0,
-               frames_kept=0, bytes=0, status="ok")
+               frames_kept=0, bytes=0)
+    if row["status"] != "ok":  # refused when listed, and warned about there
+        return row
     try:
-        if row["label"] not in LABELS:
-            raise StageError(f"unknown label '{row['label']}' (expected real or fake)")
         indices, frames, info = read_sampled_frames(
-            Path(params["data_dir"]).expanduser() / row["path"], params["frames_per_video"],
+            Path(params["data_dir"]) / row["path"], params["frames_per_video"],
             params["frame_max_side"])
         row.update(info, frames_kept=len(frames))
         row["bytes"] = save_frames(FRAMES_DIR / f"{row['id']}.npz", indices, frames,
                                    params["frame_format"], params["jpeg_quality"])
-    except (StageError, cv2.error, OSError) as e:
+    except (SkipInput, cv2.error, OSError) as e:
         row["status"] = f"error: {e}"
         warn(f"{row['path']}: {e}; skipped")
     return row
@@ -66,7 +50,7 @@ def extract_one(job):
 
 def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = read_params()
+    params = read_params(PARAMS + ("workers",))  # workers: how to run, not what; no DVC param
 
     videos = list_videos(params["data_dir"])
     videos.insert(0, "id", assign_ids(videos["path"].tolist()))
@@ -78,15 +62,16 @@ def main(argv=None):
 
     manifest = pd.DataFrame(rows)
     write_text_atomic(MANIFEST, manifest.to_csv(index=False))
-    write_json(FRAME_SETTINGS, {key: params[key] for key in FRAME_KEYS})
+    write_settings(FRAME_SETTINGS, params, FRAME_KEYS)
     ok = manifest[manifest["status"] == "ok"]
     print(f"extract_frames: {len(ok)}/{len(manifest)} videos ok, "
           f"{ok['frames_kept'].sum()} frames, "
           f"{ok['bytes'].mean() / 1e6 if len(ok) else 0:.2f} MB per video "
           f"({params['frame_format']}) -> {FRAMES_DIR}, {MANIFEST}", file=sys.stderr)
     if ok.empty:
-        fail("no usable video: every input failed (see the warnings above and data/manifest.csv)")
+        raise DataError("no usable video: every input failed "
+                        "(see the warnings above and data/manifest.csv)")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command(main))

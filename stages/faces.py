@@ -1,10 +1,27 @@
-"""Face detection with dlib and square face crops, shared by detect_faces and check."""
+"""Face detection with dlib, square face crops, and the file that holds a video's crops.
+
+Shared by detect_faces and check (detection, crops), and by train and
+evaluate (reading the crops).
+"""
+import importlib.util
+from pathlib import Path
+
 import cv2
-import dlib
-import face_recognition_models
 import numpy as np
 
-DETECTORS = ("hog", "cnn")
+from stages.common import FACES_DIR, ConfigError, atomic_path
+
+MMOD_MODEL = "models/mmod_human_face_detector.dat"
+
+
+def mmod_model_path():
+    """dlib's MMOD CNN weights in face-recognition-models, found without importing that
+    package (its __init__ needs pkg_resources, which new Python environments lack)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("face_detector cnn needs the face-recognition-models package "
+                          "(pip install -r requirements.txt)")
+    return str(Path(list(spec.submodule_search_locations)[0]) / MMOD_MODEL)
 
 
 class FaceDetector:
@@ -16,9 +33,9 @@ class FaceDetector:
     """
 
     def __init__(self, kind="hog", max_side=640, small_faces=True):
+        import dlib
         if kind == "cnn":
-            path = face_recognition_models.cnn_face_detector_model_location()
-            self._detector = dlib.cnn_face_detection_model_v1(path)
+            self._detector = dlib.cnn_face_detection_model_v1(mmod_model_path())
         else:
             self._detector = dlib.get_frontal_face_detector()
         self.kind = kind
@@ -93,3 +110,35 @@ def faces_in_frames(detector, indices, frames, margin, size, per_frame=1):
                 boxes=np.array(boxes, dtype=np.float32).reshape(-1, 4),
                 scores=np.array(scores, dtype=np.float32),
                 frames_without_face=np.int64(without))
+
+
+# ---- the crops file: one per video ---------------------------------------------
+
+def faces_path(video_id):
+    """Where detect_faces keeps one video's crops."""
+    return FACES_DIR / f"{video_id}.npz"
+
+
+def save_faces(video_id, faces):
+    """Write one video's crops, frame indices, boxes and scores (faces_in_frames' arrays)."""
+    with atomic_path(faces_path(video_id)) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **faces)
+
+
+def load_faces(video_id):
+    """The arrays save_faces wrote for one video."""
+    with np.load(faces_path(video_id)) as z:
+        return {key: z[key] for key in z.files}
+
+
+def load_crops(path):
+    """The uint8 face crops in one crops file."""
+    with np.load(path) as z:
+        return z["crops"]
+
+
+def count_crops(path):
+    """How many face crops a crops file holds (without loading them)."""
+    with np.load(path) as z:
+        return z["frame_indices"].shape[0]

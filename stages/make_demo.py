@@ -21,35 +21,20 @@ import pandas as pd
 from stages.blend import random_blend, self_blend
 from stages.common import (
     DEMO_DIR,
+    DataError,
     atomic_path,
-    fail,
-    is_int,
-    load_params,
     parallel_map,
-    param,
+    run_command,
     write_text_atomic,
 )
+from stages.params import read_params
 from stages.video import LABELS_CSV
 
+PARAMS = ("demo_clips_per_class", "demo_frames", "demo_width", "demo_height", "demo_seed")
 FACE_PHOTO = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
 PHOTO_FACE_BOX = (161, 137, 376, 352)  # dlib HOG's box on the photo (left, top, right, bottom)
 FPS = 25
 FOURCC = "mp4v"
-
-
-def read_params():
-    """The parameters this stage reads, validated."""
-    p = load_params()
-    even = "use an even integer in 64..4096 (the mp4v codec needs even sizes)"
-    return dict(
-        demo_clips_per_class=param(p, "demo_clips_per_class", lambda v: is_int(v, 1),
-                                   "use an integer >= 1"),
-        demo_frames=param(p, "demo_frames", lambda v: is_int(v, 1), "use an integer >= 1"),
-        demo_width=param(p, "demo_width", lambda v: is_int(v, 64, 4096) and v % 2 == 0, even),
-        demo_height=param(p, "demo_height", lambda v: is_int(v, 64, 4096) and v % 2 == 0, even),
-        demo_seed=param(p, "demo_seed", lambda v: is_int(v, 0), "use an integer >= 0"),
-        workers=param(p, "workers", lambda v: is_int(v, 0), "use 0 (all cores) or more"),
-    )
 
 
 # ---- the scene: the photo on a background --------------------------------------
@@ -58,7 +43,8 @@ def load_photo():
     """The face photo (BGR) shipped with matplotlib."""
     photo = cv2.imread(str(FACE_PHOTO))
     if photo is None:
-        fail(f"cannot read the demo face photo {FACE_PHOTO} (is matplotlib installed whole?)")
+        raise DataError(f"cannot read the demo face photo {FACE_PHOTO} "
+                        f"(is matplotlib installed whole?)")
     return photo
 
 
@@ -206,7 +192,8 @@ def open_writer(path, size):
     """An OpenCV mp4v writer for path, or stop with the reason."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*FOURCC), FPS, size)
     if not writer.isOpened():
-        fail(f"OpenCV cannot write {FOURCC} video to {path} (no FFmpeg in this OpenCV build?)")
+        raise DataError(f"OpenCV cannot write {FOURCC} video to {path} "
+                        f"(no FFmpeg in this OpenCV build?)")
     return writer
 
 
@@ -236,7 +223,7 @@ def labels_table(count):
 
 def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = read_params()
+    params = read_params(PARAMS + ("workers",))  # workers: how to run, not what; no DVC param
 
     count = params["demo_clips_per_class"]
     cv2.setNumThreads(1)
@@ -249,4 +236,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command(main))

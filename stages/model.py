@@ -4,6 +4,7 @@ Shared by train, evaluate and check, so all three preprocess face crops and
 turn frame scores into a video score the same way.
 """
 import os
+import zipfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -11,7 +12,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from stages.common import atomic_path, read_json  # noqa: E402
+from stages.common import ConfigError, atomic_path  # noqa: E402
+from stages.faces import count_crops, load_crops  # noqa: E402
 
 
 def build_model(img_size, weights="none", dropout=0.0, bn_momentum=0.99):
@@ -55,18 +57,6 @@ def prepare_images(crops, img_size):
     """uint8 RGB face crops -> the backbone's input: resized, then its own preprocess_input."""
     images = tf.image.resize(tf.cast(crops, tf.float32), (img_size, img_size))
     return keras.applications.inception_resnet_v2.preprocess_input(images)
-
-
-def load_crops(path):
-    """The uint8 face crops stored in one detect_faces file."""
-    with np.load(path) as z:
-        return z["crops"]
-
-
-def count_crops(path):
-    """How many face crops a detect_faces file holds (without loading them)."""
-    with np.load(path) as z:
-        return z["frame_indices"].shape[0]
 
 
 def crop_dataset(paths, labels, img_size, batch_size, seed=None, augment=None):
@@ -141,6 +131,13 @@ def save_model(model, path):
         inference.save(tmp)
 
 
-def load_detector(model_path, preprocessing_path):
-    """(model, preprocessing settings) as train saved them."""
-    return keras.models.load_model(model_path), read_json(preprocessing_path)
+def load_classifier(path):
+    """The model train saved at path; ConfigError naming the file when it is not one."""
+    if not zipfile.is_zipfile(path):
+        raise ConfigError(f"'{path}' is not a Keras model file (a .keras file is a zip archive; "
+                          f"this one is truncated or of another format)")
+    try:
+        return keras.models.load_model(path)
+    except Exception as e:  # Keras raises many kinds (ValueError, KeyError, OSError, ...)
+        raise ConfigError(f"'{path}' cannot be loaded as a Keras model "
+                          f"({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None

@@ -15,28 +15,17 @@ from stages.common import (
     LABEL_INDEX,
     SPLIT,
     SPLIT_METRICS,
-    fail,
-    is_int,
-    is_number,
-    load_params,
-    param,
+    DataError,
     read_table,
+    run_command,
     warn,
     write_json,
     write_text_atomic,
 )
+from stages.params import read_params
 
+PARAMS = ("test_size", "val_size", "seed")
 SPLITS = ("train", "val", "test")
-
-
-def read_params():
-    """The parameters this stage reads, validated."""
-    p = load_params()
-    return dict(
-        test_size=param(p, "test_size", lambda v: is_number(v, 0.05, 0.5), "use 0.05..0.5"),
-        val_size=param(p, "val_size", lambda v: is_number(v, 0.05, 0.5), "use 0.05..0.5"),
-        seed=param(p, "seed", is_int, "use an integer"),
-    )
 
 
 def hold_out(videos, fraction, seed):
@@ -56,8 +45,9 @@ def assign_splits(videos, test_size, val_size, seed):
         test = hold_out(videos, test_size, seed)
         val = hold_out(videos[~test], val_size, seed).reindex(videos.index, fill_value=False)
     except ValueError as e:
-        fail(f"cannot split {len(videos)} videos in {videos['group'].nunique()} groups "
-             f"into train/val/test ({e}); add videos or lower test_size/val_size")
+        raise DataError(f"cannot split {len(videos)} videos in {videos['group'].nunique()} groups "
+                        f"into train/val/test ({e}); add videos or lower test_size/val_size"
+                        ) from None
     videos["split"] = "train"
     videos.loc[val, "split"] = "val"
     videos.loc[test, "split"] = "test"
@@ -65,21 +55,25 @@ def assign_splits(videos, test_size, val_size, seed):
 
 
 def check_splits(videos):
-    """Stop when a split lacks a class; assert that no group crosses splits."""
+    """The videos per label and split; DataError when a split lacks a class or a group
+    crosses splits (which would leak a source's footage from training into test)."""
     counts = pd.crosstab(videos["label"], videos["split"]).reindex(
         index=list(LABEL_INDEX), columns=SPLITS, fill_value=0)
     for label, row in counts.iterrows():
         if (row == 0).any():
-            fail(f"class '{label}' has {int((videos['label'] == label).sum())} usable videos: "
-                 f"too few to fill train, val and test ({row.to_dict()}); "
-                 f"add videos or lower test_size/val_size")
-    assert (videos.groupby("group")["split"].nunique() == 1).all(), "a group crosses splits"
+            usable = int((videos["label"] == label).sum())
+            raise DataError(f"class '{label}' has {usable} usable videos: too few to fill "
+                            f"train, val and test ({row.to_dict()}); "
+                            f"add videos or lower test_size/val_size")
+    crossing = videos.groupby("group")["split"].nunique() > 1
+    if crossing.any():
+        raise DataError(f"group '{crossing[crossing].index[0]}' crosses splits")
     return counts
 
 
 def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = read_params()
+    params = read_params(PARAMS)
 
     table = read_table(FACES_TABLE)
     usable = table[table["status"] == "ok"]
@@ -101,4 +95,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command(main))

@@ -6,66 +6,29 @@ per-epoch metrics under dvclive/, and plots/accuracy.png and plots/loss.png.
 """
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
 from stages.common import (
     FACE_SETTINGS,
-    FACES_DIR,
     LABEL_INDEX,
     MODEL,
     PLOTS_DIR,
     PREPROCESSING,
     SPLIT,
-    fail,
-    is_int,
-    is_number,
-    load_params,
+    ConfigError,
     new_figure,
-    param,
-    read_json,
     read_table,
+    run_command,
     save_figure,
-    write_json,
 )
+from stages.faces import count_crops, faces_path
+from stages.params import FACE_KEYS, FRAME_KEYS, Preprocessing, read_params, read_settings
 
-CLASS_WEIGHTS = ("balanced", "none")
-
-
-def valid_weights(value):
-    """imagenet, none, or the path of an existing weights file."""
-    return value in ("imagenet", "none") or (isinstance(value, str) and Path(value).is_file())
-
-
-def read_params():
-    """The parameters this stage reads, validated before any work."""
-    p = load_params()
-    return dict(
-        seed=param(p, "seed", is_int, "use an integer"),
-        weights=param(p, "weights", valid_weights,
-                      "use imagenet, none, or the path of an existing weights file"),
-        img_size=param(p, "img_size", lambda v: is_int(v, 75),
-                       "use an integer >= 75 (InceptionResNetV2's smallest input)"),
-        dropout=param(p, "dropout", lambda v: is_number(v, 0) and v < 1, "use a number in [0, 1)"),
-        bn_momentum=param(p, "bn_momentum", lambda v: is_number(v, 0) and v < 1,
-                          "use a number in [0, 1)"),
-        lr=param(p, "lr", lambda v: is_number(v) and v > 0, "use a number > 0"),
-        lr_decay=param(p, "lr_decay", lambda v: is_number(v, 0), "use a number >= 0"),
-        batch_size=param(p, "batch_size", lambda v: is_int(v, 1), "use an integer >= 1"),
-        epochs=param(p, "epochs", lambda v: is_int(v, 1), "use an integer >= 1"),
-        target_accuracy=param(p, "target_accuracy", lambda v: is_number(v) and 0 < v <= 1,
-                              "use a number in (0, 1]"),
-        class_weight=param(p, "class_weight", lambda v: v in CLASS_WEIGHTS,
-                           f"use one of {CLASS_WEIGHTS}"),
-        augment_flip=param(p, "augment_flip", lambda v: isinstance(v, bool), "use true or false"),
-        augment_jpeg=param(p, "augment_jpeg", lambda v: v == 0 or is_int(v, 10, 100),
-                           "use 0 (off) or the lowest JPEG quality, 10..100"),
-        augment_brightness=param(p, "augment_brightness", lambda v: is_number(v, 0, 0.5),
-                                 "use 0..0.5"),
-        augment_contrast=param(p, "augment_contrast", lambda v: is_number(v, 0, 0.9), "use 0..0.9"),
-    )
+PARAMS = ("seed", "weights", "img_size", "dropout", "bn_momentum", "lr", "lr_decay", "batch_size",
+          "epochs", "target_accuracy", "class_weight", "augment_flip", "augment_jpeg",
+          "augment_brightness", "augment_contrast")
 
 
 def class_weights(labels, mode):
@@ -91,11 +54,12 @@ def curve_png(history, metric, path):
 
 def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = read_params()
+    params = read_params(PARAMS)
 
     split = read_table(SPLIT)
+    crop_settings = read_settings(FACE_SETTINGS, FRAME_KEYS + FACE_KEYS)
     train, val = (split[split["split"] == s] for s in ("train", "val"))
-    files = {s: [FACES_DIR / f"{i}.npz" for i in part["id"]] for s, part in
+    files = {s: [faces_path(i) for i in part["id"]] for s, part in
              (("train", train), ("val", val))}
     labels = {s: part["label"].map(LABEL_INDEX).tolist() for s, part in
               (("train", train), ("val", val))}
@@ -110,7 +74,6 @@ def main(argv=None):
         StopAtAccuracy,
         augmenter,
         build_model,
-        count_crops,
         crop_dataset,
         learning_rate,
         save_model,
@@ -129,8 +92,9 @@ def main(argv=None):
         model = build_model(params["img_size"], params["weights"], params["dropout"],
                             params["bn_momentum"])
     except Exception as e:  # Keras raises a bare Exception when a download fails
-        fail(f"could not load weights '{params['weights']}' ({e}); without internet set "
-             f"weights: none, or the path of a weights file, in params.yaml")
+        raise ConfigError(f"could not load weights '{params['weights']}' ({e}); without internet "
+                          f"set weights: none, or the path of a weights file, in params.yaml"
+                          ) from None
     model.compile(optimizer=keras.optimizers.Adam(learning_rate(params["lr"], params["lr_decay"])),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=False)  # XLA takes minutes to compile this model on a CPU
@@ -143,7 +107,7 @@ def main(argv=None):
                             shuffle=False, verbose=2)  # crop_dataset shuffles
 
     save_model(model, MODEL)
-    write_json(PREPROCESSING, {**read_json(FACE_SETTINGS), "img_size": params["img_size"]})
+    Preprocessing(**crop_settings, img_size=params["img_size"]).save(PREPROCESSING)
     for metric in ("accuracy", "loss"):
         curve_png(history.history, metric, PLOTS_DIR / f"{metric}.png")
     print(f"train: {len(history.history['loss'])} epochs on {len(crop_labels)} crops of "
@@ -151,4 +115,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command(main))

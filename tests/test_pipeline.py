@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import copy_project, init_repo, run, set_params
+from tests.test_dvc_yaml import declared_outputs
 from tests.synth import face_frame, write_video
 
 SMALL = dict(demo_clips_per_class=6, demo_frames=12, demo_width=320, demo_height=240,
@@ -25,8 +26,10 @@ def pipeline(tmp_path_factory):
     set_params(project, **SMALL)
     init_repo(project)
     repro = run("dvc repro", project)
+    written = {p for p in run("git ls-files --others", project).stdout.splitlines()  # ignored too
+               if not p.startswith(".dvc/") and "__pycache__" not in p}
     run("git add -A && git commit -qm baseline", project)
-    return project, repro.stdout
+    return project, repro.stdout, written
 
 
 def ran(output):
@@ -36,7 +39,7 @@ def ran(output):
 
 
 def test_dvc_repro_runs_everything_and_writes_results(pipeline):
-    project, output = pipeline
+    project, output, _ = pipeline
     assert ran(output) == {*PREPROCESSING_STAGES, "train", "evaluate"}
     for path in ("models/model.keras", "models/preprocessing.json", "metrics/eval.json",
                  "metrics/faces.json", "metrics/split.json", "plots/confusion.csv",
@@ -57,8 +60,18 @@ def test_dvc_repro_runs_everything_and_writes_results(pipeline):
     assert "Running stage" not in run("dvc repro", project).stdout
 
 
+def test_every_file_the_stages_write_is_a_declared_output(pipeline):
+    _, _, written = pipeline
+    outputs = declared_outputs()
+    by_dvc = {"dvc.lock"} | {p for p in written if p.endswith(".gitignore")}
+    undeclared = [p for p in written - by_dvc
+                  if not any(p == out or p.startswith(f"{out}/") for out in outputs)]
+    assert undeclared == []
+    assert all(any(p == out or p.startswith(f"{out}/") for p in written) for out in outputs)
+
+
 def test_metrics_and_plots_show(pipeline):
-    project, _ = pipeline
+    project, _, _ = pipeline
     shown = run("dvc metrics show", project).stdout
     assert "metrics/eval.json" in shown and "frames.accuracy" in shown
     run("dvc plots show -o plots_html", project)
@@ -68,7 +81,7 @@ def test_metrics_and_plots_show(pipeline):
 
 
 def test_same_params_give_the_same_metrics(pipeline):
-    project, _ = pipeline
+    project, _, _ = pipeline
     before = {p: (project / p).read_text() for p in ("metrics/eval.json", "dvclive/metrics.json")}
     run("python -m stages.train && python -m stages.evaluate", project)
     assert {p: (project / p).read_text() for p in before} == before
@@ -76,17 +89,21 @@ def test_same_params_give_the_same_metrics(pipeline):
 
 
 def test_check_matches_evaluate_and_reports_every_video(pipeline, tmp_path):
-    project, _ = pipeline
+    project, _, _ = pipeline
     predictions = pd.read_csv(project / "data/predictions.csv")
     tested = [f"data/demo/{p}" for p in predictions["path"][:2]]
     noface = write_video(tmp_path / "no face.mp4", [face_frame(320, 240)[0]] * 4)
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(b"\x00" * 1000)
+    folder = tmp_path / "folder.mp4"
+    folder.mkdir()
     done = run(["python", "-m", "stages.check", "--json", "--out", str(tmp_path / "out"),
-                *tested, str(noface), str(corrupt)], project, check=False)
-    assert done.returncode == 1  # one input could not be read
+                *tested, str(noface), str(corrupt), str(folder)], project, check=False)
+    assert done.returncode == 1  # two inputs could not be read
     results = [json.loads(line) for line in done.stdout.splitlines()]
-    assert [r["video"] for r in results] == [*tested, str(noface), str(corrupt)]
+    assert [r["video"] for r in results] == [*tested, str(noface), str(corrupt), str(folder)]
+    assert results[4]["verdict"] == "ERROR"
+    assert results[4]["error"] == "a directory, not a video file"
     for result, expected in zip(results[:2], predictions["p_fake"]):
         assert result["verdict"] in ("FAKE", "REAL")
         assert result["p_fake"] == pytest.approx(expected, abs=1e-4)
@@ -97,11 +114,11 @@ def test_check_matches_evaluate_and_reports_every_video(pipeline, tmp_path):
     verdict_jpg, timeline_png = results[0]["pictures"]
     assert cv2.imread(verdict_jpg).shape == (240, 320, 3)
     assert cv2.imread(timeline_png).shape == (300, 700, 3)
-    assert len(list((tmp_path / "out").iterdir())) == 6  # two pictures for each checked video
+    assert len(list((tmp_path / "out").iterdir())) == 6  # two pictures for each video with frames
 
 
 def test_check_prints_one_line_per_video_and_explains_a_missing_model(pipeline):
-    project, _ = pipeline
+    project, _, _ = pipeline
     video = "data/demo/" + pd.read_csv(project / "data/predictions.csv")["path"][0]
     out = run(["python", "-m", "stages.check", video], project).stdout.strip()
     assert out.split()[0] in ("FAKE", "REAL") and "p(fake)=" in out and out.endswith(video)
@@ -112,7 +129,7 @@ def test_check_prints_one_line_per_video_and_explains_a_missing_model(pipeline):
 
 @pytest.mark.parametrize("change", ["lr_decay=0.01", "dropout=0.5"])
 def test_experiment_reruns_only_training_and_changes_metrics(pipeline, change):
-    project, _ = pipeline
+    project, _, _ = pipeline
     output = run(f"dvc exp run -S {change}", project).stdout
     assert ran(output) == {"train", "evaluate"}
     diff = json.loads(run("dvc metrics diff --json", project).stdout)

@@ -91,3 +91,54 @@ def test_missing_data_dir_and_bad_parameter_name_the_culprit(project):
 def test_help_on_every_preprocessing_command(project):
     for stage in ("extract_frames", "detect_faces"):
         assert "usage" in run(f"python -m stages.{stage} --help", project).stdout
+
+
+def test_entries_that_are_not_videos_get_a_row_and_a_warning(project):
+    videos = project / "videos"
+    face_video(videos / "real" / "good.mp4")
+    face_video(videos / "fake" / "good.mp4", face_height=110)
+    (videos / "real" / "folder.mp4").mkdir()
+    (videos / "real" / "dangling.mp4").symlink_to("gone.mp4")
+    (videos / "fake" / "loop.mp4").symlink_to("loop.mp4")
+    set_params(project, frames_per_video=2)
+    extract = run("python -m stages.extract_frames", project)
+    status = pd.read_csv(project / "data/manifest.csv").set_index("path")["status"]
+    assert status.to_dict() == {
+        "real/dangling.mp4": "error: a broken symbolic link (its target does not exist)",
+        "real/folder.mp4": "error: a directory, not a video file",
+        "real/good.mp4": "ok",
+        "fake/good.mp4": "ok",
+        "fake/loop.mp4": "error: a symbolic link loop, not a video file"}
+    for name in ("real/dangling.mp4", "real/folder.mp4", "fake/loop.mp4"):
+        assert f"warning: {name}: " in extract.stderr
+    run("python -m stages.detect_faces", project)
+    faces = pd.read_csv(project / "data/faces.csv").set_index("path")["status"]
+    assert faces["real/folder.mp4"].startswith("error") and faces["real/good.mp4"] == "ok"
+
+
+def test_labels_rows_are_normalised_and_rows_outside_data_dir_refused(project):
+    videos = project / "videos"
+    face_video(videos / "a.mp4")
+    face_video(videos / "b.mp4", face_height=110)
+    face_video(project / "outside.mp4")
+    (videos / "labels.csv").write_text(
+        f"path,label\na.mp4,real\n./a.mp4,real\nb.mp4,fake\n../outside.mp4,fake\n"
+        f"{project / 'outside.mp4'},real\n")
+    set_params(project, frames_per_video=2)
+    extract = run("python -m stages.extract_frames", project)
+    manifest = pd.read_csv(project / "data/manifest.csv")
+    assert manifest["path"].tolist() == ["a.mp4", "b.mp4", "../outside.mp4",
+                                         str(project / "outside.mp4")]
+    assert manifest["status"].tolist()[:2] == ["ok", "ok"]
+    assert manifest["status"][2:].str.contains("outside data_dir").all()
+    assert "labels.csv line 5: outside data_dir" in extract.stderr
+    assert "labels.csv line 6: outside data_dir" in extract.stderr
+    assert "labels.csv line 3 names the same video as labels.csv line 2" in extract.stderr
+    assert sorted(p.name for p in (project / "data/frames").glob("*.npz")) == ["a.npz", "b.npz"]
+
+
+def test_a_tilde_data_dir_is_refused_with_the_fix(project):
+    set_params(project, data_dir="~/videos")
+    done = run("python -m stages.extract_frames", project, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "'~/videos'" in done.stderr and "full path" in done.stderr

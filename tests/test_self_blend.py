@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from stages.blend import random_blend, self_blend
-from stages.common import load_params
+from stages.params import load_yaml
 from tests.conftest import run, set_params
 from tests.synth import face_video, outside_box
 
@@ -28,20 +28,23 @@ def test_detect_faces_adds_a_self_blended_fake_per_real_video(project):
     face_video(videos / "real" / "a.mp4")
     face_video(videos / "real" / "b.mp4", face_height=120)
     face_video(videos / "fake" / "c.mp4")
+    face_video(videos / "real" / "a-sbi.mp4", face_height=110)  # a user's name like a derived id
     set_params(project, frames_per_video=3, synthesize_fakes=True)
     run("python -m stages.extract_frames", project)
     detect = run("python -m stages.detect_faces", project)
-    assert "2 self-blended fakes" in detect.stderr
+    assert "3 self-blended fakes" in detect.stderr
 
     table = pd.read_csv(project / "data/faces.csv").set_index("id")
-    assert sorted(table.index) == ["fake_c", "real_a", "real_a-sbi", "real_b", "real_b-sbi"]
-    margin = load_params(project / "params.yaml")["face_margin"]
-    for real_id in ("real_a", "real_b"):
-        real, fake = table.loc[real_id], table.loc[f"{real_id}-sbi"]
+    assert sorted(table.index) == ["fake_c", "real_a", "real_a+sbi", "real_a-sbi",
+                                   "real_a-sbi+sbi", "real_b", "real_b+sbi"]
+    assert sorted(p.stem for p in (project / "data/faces").glob("*.npz")) == sorted(table.index)
+    margin = load_yaml(project / "params.yaml")["face_margin"]
+    for real_id in ("real_a", "real_b", "real_a-sbi"):
+        real, fake = table.loc[real_id], table.loc[f"{real_id}+sbi"]
         assert (fake["label"], fake["status"], fake["path"]) == ("fake", "ok", f"{real['path']}#sbi")
         assert fake["group"] == real["group"] and fake["faces"] == real["faces"] == 3
         real_faces = np.load(project / "data/faces" / f"{real_id}.npz")
-        fake_faces = np.load(project / "data/faces" / f"{real_id}-sbi.npz")
+        fake_faces = np.load(project / "data/faces" / f"{real_id}+sbi.npz")
         for key in ("frame_indices", "boxes", "scores"):
             assert np.array_equal(real_faces[key], fake_faces[key]), key
         size = real_faces["crops"].shape[1]
@@ -52,4 +55,4 @@ def test_detect_faces_adds_a_self_blended_fake_per_real_video(project):
             assert np.abs(real_crop[~outside].astype(int) - fake_crop[~outside]).mean() > 1
 
     metrics = json.loads((project / "metrics/faces.json").read_text())
-    assert metrics["videos"] == 3 and metrics["synthesized_fakes"] == 2
+    assert metrics["videos"] == 4 and metrics["synthesized_fakes"] == 3

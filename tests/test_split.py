@@ -2,6 +2,7 @@
 import pandas as pd
 import pytest
 
+from stages.common import DataError
 from stages.split import assign_splits, check_splits
 
 
@@ -32,10 +33,18 @@ def test_seeded():
 def test_too_few_videos_of_a_class_is_a_clear_error():
     table = pd.concat([videos(8).query("label == 'real'"),
                        pd.DataFrame([dict(id="f", path="f.mp4", label="fake", group="x")])])
-    with pytest.raises(SystemExit, match="class 'fake' has 1 usable videos: too few"):
+    with pytest.raises(DataError, match="class 'fake' has 1 usable videos: too few"):
         check_splits(assign_splits(table, 0.25, 0.25, seed=0))
 
 
 def test_fewer_groups_than_folds_is_a_clear_error():
-    with pytest.raises(SystemExit, match="cannot split 2 videos in 1 groups"):
+    with pytest.raises(DataError, match="cannot split 2 videos in 1 groups"):
         assign_splits(videos(1), 0.25, 0.25, seed=0)
+
+
+def test_a_group_across_splits_is_an_error_not_an_assert():
+    table = assign_splits(videos(12), 0.25, 0.25, seed=0)
+    table.loc[table.index[0], "group"] = table.loc[table["split"] != table.iloc[0]["split"],
+                                                   "group"].iloc[0]
+    with pytest.raises(DataError, match="crosses splits"):
+        check_splits(table)

@@ -2,6 +2,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+
+from stages.params import FACE_KEYS, FRAME_KEYS, write_settings
 
 from tests.conftest import run, set_params
 
@@ -27,6 +30,8 @@ def test_imagenet_weights_offline_say_which_parameter_to_change(project):
                  frame_indices=np.arange(2))
         rows.append(dict(id=f"v{i}", path=f"v{i}.mp4", label=label, group=f"v{i}", split=split))
     pd.DataFrame(rows).to_csv(project / "data" / "split.csv", index=False)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    write_settings(faces / "settings.json", params, FRAME_KEYS + FACE_KEYS)
     set_params(project, weights="imagenet")
     done = run("python -m stages.train", project, check=False)
     assert done.returncode != 0

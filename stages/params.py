@@ -1,0 +1,232 @@
+"""Every parameter declared once: how to read it, what is valid, what to say when it is not.
+
+The stages read params.yaml through read_params(keys); check reads the
+preprocessing settings saved beside a model through the same table, so a
+value the stages would refuse is refused there too.
+"""
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import yaml
+
+from stages.common import ConfigError, write_json
+
+PARAMS_FILE = "params.yaml"
+DETECTORS = ("hog", "cnn")
+FRAME_FORMATS = ("jpg", "png")
+CLASS_WEIGHTS = ("balanced", "none")
+SEED_MAX = 2**32 - 1  # NumPy's and scikit-learn's seeds are 32-bit unsigned
+
+
+def integer(value):
+    """An int from an int, a whole float or a numeric string (not from a bool)."""
+    if isinstance(value, str):
+        value = float(value.strip()) if any(c in value for c in ".eE") else int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError
+    return value
+
+
+def number(value):
+    """A finite float from an int, a float or a numeric string such as '1e-4' (not from a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError
+    return value
+
+
+def boolean(value):
+    """True or False, also from the text 'true' or 'false'."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise ValueError
+    return value
+
+
+def text(value):
+    """A non-empty string."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError
+    return value
+
+
+def weights_source(value):
+    """imagenet, none, or the path of an existing weights file."""
+    value = text(value)
+    if value not in ("imagenet", "none") and not Path(value).is_file():
+        raise ValueError
+    return value
+
+
+def choice(*options):
+    """(convert, valid, hint) for one of options."""
+    return text, lambda v: v in options, f"use one of {', '.join(options)}"
+
+
+def between(convert, low, high, hint):
+    """(convert, valid, hint) for a value in [low, high] (high None: no upper bound)."""
+    return convert, lambda v: v >= low and (high is None or v <= high), hint
+
+
+def always(value):
+    return True
+
+
+# key: (convert, valid, hint). convert raises ValueError when the value is not of the kind.
+RULES = {
+    "data_dir": (text, lambda v: not v.startswith("~"),
+                 "give the folder's full path or a path relative to the project "
+                 "(DVC does not expand '~')"),
+    "seed": between(integer, 0, SEED_MAX, f"use an integer in 0..{SEED_MAX}"),
+    "workers": between(integer, 0, None, "use 0 (all cores) or more"),
+    # make_demo
+    "demo_clips_per_class": between(integer, 1, None, "use an integer >= 1"),
+    "demo_frames": between(integer, 1, None, "use an integer >= 1"),
+    "demo_width": (integer, lambda v: 64 <= v <= 4096 and v % 2 == 0,
+                   "use an even integer in 64..4096 (the mp4v codec needs even sizes)"),
+    "demo_height": (integer, lambda v: 64 <= v <= 4096 and v % 2 == 0,
+                    "use an even integer in 64..4096 (the mp4v codec needs even sizes)"),
+    "demo_seed": between(integer, 0, SEED_MAX, f"use an integer in 0..{SEED_MAX}"),
+    # extract_frames
+    "frames_per_video": between(integer, 1, None, "use an integer >= 1"),
+    "frame_max_side": between(integer, 32, None, "use an integer >= 32"),
+    "frame_format": choice(*FRAME_FORMATS),
+    "jpeg_quality": between(integer, 1, 100, "use an integer in 1..100"),
+    # detect_faces
+    "face_detector": choice(*DETECTORS),
+    "detect_max_side": between(integer, 64, None, "use an integer >= 64"),
+    "small_faces": (boolean, always, "use true or false"),
+    "face_margin": between(number, 1.0, 4.0, "use a number in 1.0..4.0"),
+    "face_size": between(integer, 32, 1024, "use an integer in 32..1024"),
+    "faces_per_frame": between(integer, 1, None, "use an integer >= 1"),
+    "synthesize_fakes": (boolean, always, "use true or false"),
+    # split
+    "test_size": between(number, 0.05, 0.5, "use a number in 0.05..0.5"),
+    "val_size": between(number, 0.05, 0.5, "use a number in 0.05..0.5"),
+    # train
+    "weights": (weights_source, always,
+                "use imagenet, none, or the path of an existing weights file"),
+    "img_size": between(integer, 75, None,
+                        "use an integer >= 75 (InceptionResNetV2's smallest input)"),
+    "dropout": (number, lambda v: 0 <= v < 1, "use a number in [0, 1)"),
+    "bn_momentum": (number, lambda v: 0 <= v < 1, "use a number in [0, 1)"),
+    "lr": (number, lambda v: v > 0, "use a number > 0"),
+    "lr_decay": between(number, 0, None, "use a number >= 0"),
+    "batch_size": between(integer, 1, None, "use an integer >= 1"),
+    "epochs": between(integer, 1, None, "use an integer >= 1"),
+    "target_accuracy": (number, lambda v: 0 < v <= 1, "use a number in (0, 1]"),
+    "class_weight": choice(*CLASS_WEIGHTS),
+    "augment_flip": (boolean, always, "use true or false"),
+    "augment_jpeg": (integer, lambda v: v == 0 or 10 <= v <= 100,
+                     "use 0 (off) or the lowest JPEG quality, 10..100"),
+    "augment_brightness": between(number, 0, 0.5, "use a number in 0..0.5"),
+    "augment_contrast": between(number, 0, 0.9, "use a number in 0..0.9"),
+    # evaluate and check
+    "threshold": between(number, 0, 1, "use a number in 0..1"),
+}
+
+
+def shown(value):
+    """What was read, as a user would recognise it."""
+    if isinstance(value, str):
+        return f"'{value}' (text)"
+    return "empty" if value is None else repr(value)
+
+
+def validated(values, keys, source, noun="parameter", name_source=False):
+    """{key: value} for keys, converted and checked by RULES.
+
+    Raises ConfigError with one line naming the key (and with name_source
+    the file), what was read and what to use instead.
+    """
+    what = f"{source}: {noun}" if name_source else noun
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: expected key: value pairs, found {type(values).__name__}")
+    out = {}
+    for key in keys:
+        if key not in values:
+            raise ConfigError(f"{noun} '{key}' is missing from {source}")
+        convert, valid, hint = RULES[key]
+        try:
+            value = convert(values[key])
+            ok = valid(value)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ConfigError(f"{what} '{key}' is {shown(values[key])}: {hint}")
+        out[key] = value
+    return out
+
+
+def load_yaml(path):
+    """The data of a YAML file, or ConfigError naming it."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.safe_load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path} not found: run the command from the project's top folder"
+                          ) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise ConfigError(f"{path} cannot be read as YAML ({' '.join(str(e).split())})") from None
+
+
+def read_params(keys, path=PARAMS_FILE):
+    """The values of keys in params.yaml, validated before any work is done."""
+    return validated(load_yaml(path) or {}, keys, path)
+
+
+def read_settings(path, keys):
+    """A settings JSON file that a stage wrote, validated like params.yaml."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            values = json.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"'{path}' not found") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ConfigError(f"'{path}' is not valid JSON ({e})") from None
+    return validated(values, keys, path, noun="key", name_source=True)
+
+
+def write_settings(path, values, keys):
+    """Write the keys of values to a settings JSON file."""
+    write_json(path, {key: values[key] for key in keys})
+
+
+FRAME_KEYS = ("frames_per_video", "frame_max_side", "frame_format", "jpeg_quality")
+FACE_KEYS = ("face_detector", "detect_max_side", "small_faces", "face_margin", "face_size",
+             "faces_per_frame")
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a video becomes the model's input: frame sampling and storage, face crops, image size.
+
+    extract_frames records the frame settings, detect_faces adds the face
+    settings, train the image size; check reads them back beside the model.
+    """
+    frames_per_video: int
+    frame_max_side: int
+    frame_format: str
+    jpeg_quality: int
+    face_detector: str
+    detect_max_side: int
+    small_faces: bool
+    face_margin: float
+    face_size: int
+    faces_per_frame: int
+    img_size: int
+
+    @classmethod
+    def load(cls, path):
+        """The settings saved at path, validated (ConfigError naming the file and key)."""
+        return cls(**read_settings(path, [f.name for f in fields(cls)]))
+
+    def save(self, path):
+        write_json(path, asdict(self))

@@ -1,0 +1,88 @@
+"""check refuses a model, settings file or --out it cannot use: one line, exit 2, no video read."""
+import json
+import zipfile
+
+import pytest
+import yaml
+
+from stages.params import Preprocessing
+from tests.conftest import ROOT, run
+from tests.synth import face_video
+
+DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
+SETTINGS = {key: DEFAULTS[key] for key in Preprocessing.__dataclass_fields__}
+
+
+def model_dir(folder, model_bytes=b"", settings=SETTINGS):
+    """A folder with model.keras (model_bytes) and preprocessing.json (settings, or raw text)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.keras").write_bytes(model_bytes)
+    text = settings if isinstance(settings, str) else json.dumps(settings)
+    (folder / "preprocessing.json").write_text(text)
+    return folder / "model.keras"
+
+
+def check(project, *args):
+    video = face_video(project / "clip.mp4")
+    return run(["python", "-m", "stages.check", *map(str, args), str(video)], project, check=False)
+
+
+def refused(done, *words):
+    """The command stopped with exit 2, one error line containing words, and read no video."""
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()  # TensorFlow's start-up notes may come first
+    assert "Traceback" not in done.stderr
+    assert [line for line in lines if line.startswith("error: ")] == lines[-1:], done.stderr
+    assert all(w in lines[-1] for w in words), lines[-1]
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize("settings,words", [
+    ("{not json", ["preprocessing.json' is not valid JSON"]),
+    ("[1, 2]", ["preprocessing.json: expected key: value pairs"]),
+    ({k: v for k, v in SETTINGS.items() if k != "face_size"},
+     ["key 'face_size' is missing from", "preprocessing.json"]),
+    (dict(SETTINGS, face_margin=0.2), ["preprocessing.json: key 'face_margin' is 0.2"]),
+    (dict(SETTINGS, face_detector="viola-jones"), ["key 'face_detector' is 'viola-jones'"]),
+])
+def test_bad_preprocessing_settings_are_refused_before_any_video(project, settings, words):
+    model = model_dir(project / "m", b"not read", settings)
+    refused(check(project, "--model", model), *words)
+
+
+def test_a_file_that_is_not_a_keras_model_is_named(project):
+    refused(check(project, "--model", model_dir(project / "m", b"hello, not a model")),
+            "m/model.keras' is not a Keras model file")
+
+
+def test_a_truncated_or_foreign_zip_is_named(project):
+    archive = project / "a.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("config.json", "{}")
+        z.writestr("model.weights.h5", b"\0" * 5000)
+    whole = archive.read_bytes()
+    refused(check(project, "--model", model_dir(project / "t", whole[: len(whole) // 2])),
+            "t/model.keras' is not a Keras model file")
+    refused(check(project, "--model", model_dir(project / "f", whole)),
+            "f/model.keras' cannot be loaded as a Keras model")
+
+
+@pytest.mark.parametrize("make_out", [
+    lambda p: (p / "taken").write_text("a file") and p / "taken",
+    lambda p: (p / "taken").write_text("a file") and p / "taken" / "sub"])
+def test_an_unusable_out_is_refused_before_the_model_loads(project, make_out):
+    out = make_out(project)
+    done = check(project, "--out", out, "--model", model_dir(project / "m", b"junk"))
+    refused(done, f"--out '{out}'", "a file is in the way")
+
+
+def test_a_missing_model_says_how_to_get_one(project):
+    refused(check(project, "--model", project / "nowhere.keras"), "nowhere.keras' not found",
+            "dvc repro")
+
+
+def test_an_invalid_threshold_in_params_is_refused(project):
+    (project / "params.yaml").write_text(
+        (project / "params.yaml").read_text().replace("threshold: 0.5", "threshold: 5"))
+    refused(check(project, "--model", model_dir(project / "m", b"junk")),
+            "parameter 'threshold' is 5")

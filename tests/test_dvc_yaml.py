@@ -1,0 +1,64 @@
+"""dvc.yaml against the code: DVC caches a stage correctly only if its lists are right."""
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+
+
+def project_imports(module, seen=None):
+    """The project's modules that module imports, directly or through others (as stages/x.py)."""
+    seen = set() if seen is None else seen
+    path = ROOT / Path(*module.split(".")).with_suffix(".py")
+    seen.add(path.relative_to(ROOT).as_posix())
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else \
+            [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        for name in names:
+            if name.startswith("stages.") and f"{name.replace('.', '/')}.py" not in seen:
+                project_imports(name, seen)
+    return seen
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_stage_params_are_the_keys_its_code_reads(stage):
+    module = importlib.import_module(f"stages.{stage}")
+    assert set(STAGES[stage].get("params", [])) == set(module.PARAMS)
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_stage_deps_are_the_modules_its_code_imports(stage):
+    code = {d for d in STAGES[stage]["deps"] if d.startswith("stages/")}
+    assert code == project_imports(f"stages.{stage}")
+
+
+def test_workers_is_no_stage_parameter():
+    assert all("workers" not in spec.get("params", []) for spec in STAGES.values())
+
+
+def declared_outputs():
+    """Every path dvc.yaml says a stage writes (outs, metrics and plots)."""
+    paths = set()
+    for spec in STAGES.values():
+        for kind in ("outs", "metrics", "plots"):
+            for entry in spec.get(kind, []):
+                paths.add(next(iter(entry)) if isinstance(entry, dict) else entry)
+    return paths
+
+
+def undeclared_files(project, tracked):
+    """Files under project that are neither tracked by git nor inside a declared output."""
+    outputs = declared_outputs()
+    found = []
+    for path in project.rglob("*"):
+        rel = path.relative_to(project).as_posix()
+        if (path.is_file() and rel not in tracked and not rel.startswith((".git/", ".dvc/"))
+                and "__pycache__" not in rel
+                and not any(rel == out or rel.startswith(f"{out}/") for out in outputs)):
+            found.append(rel)
+    return found

@@ -1,0 +1,106 @@
+"""Parameters declared once: numbers as people write them, ranges, one clear line otherwise."""
+import json
+
+import pytest
+import yaml
+
+from stages.common import ConfigError
+from stages.params import RULES, SEED_MAX, Preprocessing, read_params, read_settings
+from tests.conftest import ROOT, run, set_params
+
+DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def params_file(tmp_path, **changes):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({**DEFAULTS, **changes}))
+    return path
+
+
+def test_every_default_is_valid_and_every_key_has_a_rule():
+    assert set(DEFAULTS) == set(RULES)
+    assert read_params(list(RULES), ROOT / "params.yaml")["lr"] == 0.0001
+
+
+@pytest.mark.parametrize("key,text,value", [
+    ("lr", "1e-4", 0.0001), ("lr", " 3E-5 ", 3e-5), ("threshold", "0.7", 0.7),
+    ("batch_size", "16", 16), ("epochs", 4.0, 4), ("img_size", "1e2", 100),
+    ("augment_flip", "false", False), ("seed", SEED_MAX, SEED_MAX), ("seed", 0, 0)])
+def test_numbers_as_people_write_them_are_read(tmp_path, key, text, value):
+    got = read_params([key], params_file(tmp_path, **{key: text}))[key]
+    assert got == value and type(got) is type(value)
+
+
+def test_yaml_reads_1e_minus_4_as_text_and_it_is_accepted(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("lr: 1e-4\ndropout: 0\n")
+    assert yaml.safe_load(path.read_text())["lr"] == "1e-4"
+    assert read_params(["lr", "dropout"], path) == dict(lr=0.0001, dropout=0.0)
+
+
+@pytest.mark.parametrize("key,value,message", [
+    ("lr", "abc", "parameter 'lr' is 'abc' (text): use a number > 0"),
+    ("lr", ".nan", "parameter 'lr' is '.nan' (text)"),
+    ("lr", float("inf"), "parameter 'lr' is inf"),
+    ("batch_size", 8.5, "parameter 'batch_size' is 8.5: use an integer >= 1"),
+    ("batch_size", True, "parameter 'batch_size' is True"),
+    ("seed", -1, f"parameter 'seed' is -1: use an integer in 0..{SEED_MAX}"),
+    ("seed", SEED_MAX + 1, f"parameter 'seed' is {SEED_MAX + 1}"),
+    ("demo_seed", 2**40, "parameter 'demo_seed' is"),
+    ("augment_flip", "maybe", "parameter 'augment_flip' is 'maybe' (text): use true or false"),
+    ("face_detector", "mtcnn", "use one of hog, cnn"),
+    ("data_dir", "~/videos", "parameter 'data_dir' is '~/videos' (text): give the folder's full"),
+    ("data_dir", None, "parameter 'data_dir' is empty"),
+])
+def test_invalid_values_name_the_key_what_was_read_and_what_to_use(tmp_path, key, value, message):
+    with pytest.raises(ConfigError) as e:
+        read_params([key], params_file(tmp_path, **{key: value}))
+    assert message in str(e.value)
+
+
+@pytest.mark.parametrize("content,message", [
+    ("lr: [1, 2\n", "params.yaml cannot be read as YAML"),
+    ("- lr\n- seed\n", "params.yaml: expected key: value pairs, found list"),
+    ("seed: 1\n", "parameter 'lr' is missing from"),
+])
+def test_a_malformed_params_file_is_one_clear_error(tmp_path, content, message):
+    (tmp_path / "params.yaml").write_text(content)
+    with pytest.raises(ConfigError, match=message):
+        read_params(["seed", "lr"], tmp_path / "params.yaml")
+
+
+def test_settings_files_are_validated_like_params(tmp_path):
+    good = {key: DEFAULTS[key] for key in Preprocessing.__dataclass_fields__}
+    (tmp_path / "p.json").write_text(json.dumps(good))
+    assert Preprocessing.load(tmp_path / "p.json").face_size == DEFAULTS["face_size"]
+    (tmp_path / "p.json").write_text(json.dumps(dict(good, face_size=7)))
+    with pytest.raises(ConfigError, match=r"p.json: key 'face_size' is 7: use an integer in 32"):
+        Preprocessing.load(tmp_path / "p.json")
+    (tmp_path / "p.json").write_text(json.dumps({**good, "img_size": None}))
+    with pytest.raises(ConfigError, match="p.json: key 'img_size' is empty"):
+        Preprocessing.load(tmp_path / "p.json")
+    (tmp_path / "p.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="p.json' is not valid JSON"):
+        read_settings(tmp_path / "p.json", ["img_size"])
+    (tmp_path / "p.json").write_text("{}")
+    with pytest.raises(ConfigError, match="key 'img_size' is missing from"):
+        read_settings(tmp_path / "p.json", ["img_size"])
+
+
+@pytest.mark.parametrize("stage,key,value", [
+    ("split", "seed", -1), ("split", "test_size", "a quarter"),
+    ("extract_frames", "data_dir", "~/videos"), ("detect_faces", "face_margin", "wide")])
+def test_stages_stop_with_one_line_before_any_work(project, stage, key, value):
+    set_params(project, **{key: value})
+    done = run(f"python -m stages.{stage}", project, check=False)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith(f"error: parameter '{key}' is")
+    assert not (project / "data").exists()
+
+
+def test_a_broken_params_file_is_one_line_for_a_stage(project):
+    (project / "params.yaml").write_text("seed: [\n")
+    done = run("python -m stages.split", project, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: params.yaml cannot be read as YAML")
