@@ -1,13 +1,20 @@
-"""Is this video a deepfake? The trained model's verdict for each video given.
+"""Is this video a deepfake? The trained model's verdict for each video, and what it is worth.
 
 Uses exactly the frame sampling, face detection, cropping and preprocessing
-that the model was trained with (models/preprocessing.json, written by train),
-and the evaluate stage's video score (the mean of the frames' fake probabilities).
-Exit status 0 when every video got a verdict (FAKE, REAL or UNKNOWN when no
-face was found), 1 when any could not be read, 2 when the model, its
-preprocessing.json, the threshold or --out cannot be used (before any video is read).
+that the model was trained with (models/preprocessing.json), and the model
+card that evaluate wrote beside it (models/card.json): the calibration
+(temperature scaling), the threshold, when to say UNCERTAIN, and what the
+model was trained on. A model trained on little or synthetic data, or the
+demo model, gets a warning that its verdicts are not evidence.
+
+Verdicts: FAKE, REAL, UNCERTAIN (within the card's uncertain_margin of the
+threshold, or fewer than min_faces faces found), UNKNOWN (no face found).
+Exit status 0 when every video got a verdict, 1 when any could not be read,
+2 when the model, its preprocessing.json or card, or --out cannot be used
+(before any video is read).
 """
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -18,7 +25,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from stages.calibration import UNCALIBRATED, calibrate, load_card, video_probability
 from stages.common import (
+    CARD,
     MODEL,
     PREPROCESSING,
     ConfigError,
@@ -29,8 +38,11 @@ from stages.common import (
     slug,
 )
 from stages.faces import FaceDetector, faces_in_frames
-from stages.params import PARAMS_FILE, Preprocessing, read_params
+from stages.params import Preprocessing
 from stages.video import as_stored, read_sampled_frames
+
+NO_CARD_WARNING = ("This model has no card ({card}): what it was trained on is unknown and its "
+                   "probabilities are not calibrated, so its verdicts are not evidence.")
 
 
 def parse_args(argv):
@@ -38,13 +50,15 @@ def parse_args(argv):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("videos", nargs="+", metavar="VIDEO", help="video files to check")
     parser.add_argument("--model", default=str(MODEL),
-                        help=f"trained model (default {MODEL}); its preprocessing.json beside it")
+                        help=f"trained model (default {MODEL}); its preprocessing.json and "
+                             f"card.json beside it")
     parser.add_argument("--threshold", type=probability, default=None,
-                        help=f"FAKE when P(fake) >= this (default: 'threshold' in {PARAMS_FILE}, "
-                             f"else 0.5)")
+                        help="FAKE when the calibrated P(fake) >= this (default: the card's "
+                             "threshold, else 0.5)")
     parser.add_argument("--json", action="store_true", help="one JSON object per video")
     parser.add_argument("--out", metavar="DIR", type=Path,
-                        help="write an annotated frame and a P(fake) timeline PNG per video")
+                        help="write per video an annotated frame, a P(fake) timeline and a "
+                             "Grad-CAM heatmap of the face that scored most fake")
     return parser.parse_args(argv)
 
 
@@ -54,13 +68,6 @@ def probability(text):
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"{text} is not in [0, 1]")
     return value
-
-
-def default_threshold():
-    """params.yaml's threshold when run in the project, else 0.5."""
-    if not Path(PARAMS_FILE).is_file():
-        return 0.5
-    return read_params(["threshold"])["threshold"]
 
 
 def usable_out_dir(out):
@@ -76,24 +83,39 @@ def usable_out_dir(out):
 
 
 def model_files(model_path):
-    """(model path, its preprocessing.json), both present, or ConfigError saying how to get them."""
+    """(model, preprocessing.json, card.json) paths; the first two must exist."""
     model_path = Path(model_path)
     for needed in (model_path, model_path.with_name(PREPROCESSING.name)):
         if not needed.is_file():
             raise ConfigError(f"'{needed}' not found: train a model with `dvc repro` "
                               f"(or pass --model PATH)")
-    return model_path, model_path.with_name(PREPROCESSING.name)
+    return model_path, model_path.with_name(PREPROCESSING.name), model_path.with_name(CARD.name)
+
+
+def model_scope(card_path, decision, found):
+    """What every verdict of this model carries: its card's scope and decision rule."""
+    scope = found or dict(demo=None, trained_on=None,
+                          warning=NO_CARD_WARNING.format(card=card_path))
+    mark = ("demo model" if scope["demo"] else "no model card" if found is None
+            else "not evidence" if scope["warning"] else None)
+    return dict(card=str(card_path) if found else None, **scope, mark=mark,
+                temperature=decision.temperature, threshold=decision.threshold,
+                threshold_rule=decision.threshold_rule)
 
 
 class Checker:
-    """The model and the preprocessing it was trained with, loaded once for many videos."""
+    """The model, its preprocessing and its card, loaded once for many videos."""
 
-    def __init__(self, model_path, threshold):
-        model_path, preprocessing = model_files(model_path)
+    def __init__(self, model_path, threshold=None):
+        model_path, preprocessing, card = model_files(model_path)
         self.prep = Preprocessing.load(preprocessing)  # validated before the slow model load
+        self.decision, found = load_card(card) if card.is_file() else (UNCALIBRATED, None)
+        if threshold is not None:
+            self.decision = dataclasses.replace(self.decision, threshold=threshold,
+                                                threshold_rule="--threshold")
+        self.scope = model_scope(card, self.decision, found)
         from stages.model import load_classifier
         self.model = load_classifier(model_path)
-        self.threshold = threshold
         self.detector = FaceDetector(self.prep.face_detector, self.prep.detect_max_side,
                                      self.prep.small_faces)
 
@@ -110,10 +132,10 @@ class Checker:
 
     def check(self, path):
         """The verdict for one video, with per-frame scores and where the time went."""
-        from stages.model import fake_probabilities, video_probability
+        from stages.model import fake_probabilities
         clock = [time.perf_counter()]
-        result = dict(video=str(path), verdict="ERROR", p_fake=None, frames_sampled=0,
-                      faces_found=0, seconds=0.0)
+        result = dict(video=str(path), verdict="ERROR", p_fake=None, p_fake_raw=None,
+                      frames_sampled=0, faces_found=0, seconds=0.0, model=self.scope)
         try:
             indices, frames = self.frames(path)
         except (SkipInput, cv2.error, OSError) as e:
@@ -121,30 +143,41 @@ class Checker:
         clock.append(time.perf_counter())
         faces = self.faces(indices, frames)
         clock.append(time.perf_counter())
-        p_frames = fake_probabilities(self.model, faces["crops"], self.prep.img_size)
+        p_raw = fake_probabilities(self.model, faces["crops"], self.prep.img_size)
         clock.append(time.perf_counter())
-        result.update(frames_sampled=len(frames), faces_found=len(faces["crops"]),
+        p_frames = calibrate(p_raw, self.decision.temperature)
+        result.update(frames_sampled=len(frames), faces_found=len(p_raw),
                       frame_indices=faces["frame_indices"].tolist(),
                       frame_p_fake=[round(float(p), 6) for p in p_frames],
                       seconds=round(clock[-1] - clock[0], 3),
                       timing=dict(zip(("decode", "faces", "model"),
                                       np.round(np.diff(clock), 3).tolist())))
-        if not len(p_frames):
-            result.update(verdict="UNKNOWN", reason=f"no face found in {len(frames)} sampled frames")
-        else:
-            score = video_probability(p_frames)
-            result.update(p_fake=round(score, 6),
-                          verdict="FAKE" if score >= self.threshold else "REAL")
+        if len(p_raw):
+            result.update(p_fake=round(video_probability(p_frames), 6),
+                          p_fake_raw=round(video_probability(p_raw), 6))
+        result["verdict"] = self.decision.verdict(result["p_fake"], len(p_raw))
+        if result["verdict"] == "UNKNOWN":
+            result["reason"] = f"no face found in {len(frames)} sampled frames"
+        elif len(p_raw) < self.decision.min_faces:
+            result["reason"] = (f"only {len(p_raw)} face(s) found; the card asks for "
+                                f"{self.decision.min_faces}")
         return result, (indices, frames, faces)
+
+    def explain(self, crop):
+        """Grad-CAM heatmap of one face crop, and the layer it was taken at."""
+        from stages.model import grad_cam
+        return grad_cam(self.model, crop, self.prep.img_size)
 
 
 def line(result):
     """The one-line human summary of a result."""
     if result["verdict"] == "ERROR":
         return f"error: {result['video']}: {result['error']}"
-    score = "   -  " if result["p_fake"] is None else f"{result['p_fake']:.3f}"
+    mark = result["model"]["mark"]
+    verdict = result["verdict"] + (f" ({mark})" if mark else "")
+    score = "  -  " if result["p_fake"] is None else f"{result['p_fake']:.3f}"
     why = f"  ({result['reason']})" if "reason" in result else ""
-    return (f"{result['verdict']:<7} p(fake)={score}  frames={result['frames_sampled']} "
+    return (f"{verdict:<25} p(fake)={score}  frames={result['frames_sampled']} "
             f"faces={result['faces_found']}  {result['seconds']:.1f}s  {result['video']}{why}")
 
 
@@ -180,12 +213,28 @@ def timeline(result, threshold, path):
     save_figure(fig, path)
 
 
-def write_pictures(result, sampled, out, threshold, name):
-    """Annotated frame (name.verdict.jpg) and timeline (name.timeline.png) under out/."""
-    picture = out / f"{name}.verdict.jpg"
-    cv2.imwrite(str(picture), annotated_frame(result, *sampled, threshold))
-    timeline(result, threshold, out / f"{name}.timeline.png")
-    result["pictures"] = [str(picture), str(out / f"{name}.timeline.png")]
+def gradcam_picture(crop, heat):
+    """The RGB face crop under its heatmap (red: what pushed the score towards FAKE), as BGR."""
+    colours = cv2.applyColorMap(np.uint8(np.round(255 * heat)), cv2.COLORMAP_JET)
+    return cv2.addWeighted(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), 0.55, colours, 0.45, 0)
+
+
+def write_pictures(checker, result, sampled, out, name):
+    """Under out/: the annotated frame (name.verdict.jpg), the timeline (name.timeline.png)
+    and, with a face, the Grad-CAM heatmap of the most fake-looking one (name.gradcam.png)."""
+    threshold = checker.decision.threshold
+    pictures = [out / f"{name}.verdict.jpg", out / f"{name}.timeline.png"]
+    cv2.imwrite(str(pictures[0]), annotated_frame(result, *sampled, threshold))
+    timeline(result, threshold, pictures[1])
+    crops = sampled[2]["crops"]
+    if len(crops):
+        start = time.perf_counter()
+        crop = crops[int(np.argmax(result["frame_p_fake"]))]
+        heat, layer = checker.explain(crop)
+        pictures.append(out / f"{name}.gradcam.png")
+        cv2.imwrite(str(pictures[-1]), gradcam_picture(crop, heat))
+        result["gradcam"] = dict(layer=layer, seconds=round(time.perf_counter() - start, 3))
+    result["pictures"] = [str(p) for p in pictures]
 
 
 def unique_name(name, taken):
@@ -200,17 +249,18 @@ def unique_name(name, taken):
 
 def main(argv=None):
     args = parse_args(argv)
-    threshold = default_threshold() if args.threshold is None else args.threshold
     if args.out:
         usable_out_dir(args.out)
-    checker = Checker(args.model, threshold)
+    checker = Checker(args.model, args.threshold)
+    if checker.scope["warning"]:
+        print(f"warning: {checker.scope['warning']}", file=sys.stderr)
     failed, names = 0, set()
     for video in tqdm(args.videos, desc="check", unit="video", disable=len(args.videos) < 2,
                       file=sys.stderr):
         result, sampled = checker.check(video)
         if sampled is not None and args.out:
-            name = unique_name(slug(Path(video).stem), names)
-            write_pictures(result, sampled, args.out, threshold, name)
+            write_pictures(checker, result, sampled, args.out,
+                           unique_name(slug(Path(video).stem), names))
         failed += result["verdict"] == "ERROR"
         text = json.dumps(result) if args.json else line(result)
         tqdm.write(text, file=sys.stdout if result["verdict"] != "ERROR" or args.json else sys.stderr)

@@ -25,10 +25,14 @@ SPLIT = Path("data/split.csv")
 SPLIT_METRICS = Path("metrics/split.json")
 MODEL = Path("models/model.keras")
 PREPROCESSING = Path("models/preprocessing.json")
+TRAINING = Path("models/training.json")   # what the model saw and how it was trained
+CARD = Path("models/card.json")           # ... with its calibration, threshold and test metrics
 PREDICTIONS = Path("data/predictions.csv")
 EVAL_METRICS = Path("metrics/eval.json")
 PLOTS_DIR = Path("plots")
 LABEL_INDEX = {"real": 0, "fake": 1}   # the model's output order; fake is the positive class
+DERIVED = "+"                  # never in an id made from a file name (video.assign_ids) ...
+SELF_BLENDED = f"{DERIVED}sbi"  # ... so '<id>+sbi', detect_faces' self-blended fake, is unique
 
 
 class ConfigError(Exception):

@@ -24,6 +24,7 @@ from stages.common import (
     FRAME_SETTINGS,
     FRAMES_DIR,
     MANIFEST,
+    SELF_BLENDED,
     DataError,
     parallel_map,
     read_table,
@@ -34,7 +35,7 @@ from stages.common import (
 )
 from stages.faces import FaceDetector, faces_in_frames, save_faces
 from stages.params import FACE_KEYS, FRAME_KEYS, read_params, read_settings, write_settings
-from stages.video import DERIVED, load_frames
+from stages.video import load_frames
 
 PARAMS = (*FACE_KEYS, "synthesize_fakes")
 
@@ -85,7 +86,7 @@ def synthesize_fake(row, faces, margin):
     blend = random_blend(np.random.default_rng(zlib.crc32(row["id"].encode())))
     faces["crops"] = np.stack([self_blend(crop, (low, low, high, high), blend)
                                for crop in faces["crops"]])
-    fake = dict(row, id=f"{row['id']}{DERIVED}sbi", path=f"{row['path']}#sbi", label="fake")
+    fake = dict(row, id=row["id"] + SELF_BLENDED, path=f"{row['path']}#sbi", label="fake")
     save_faces(fake["id"], faces)
     return fake
 

@@ -1,8 +1,13 @@
-"""DVC stage evaluate: the test split, frame by frame and video by video (FAKE is positive).
+"""DVC stage evaluate: calibration on the validation split, then the test split (FAKE positive).
 
-Reads models/, data/split.csv and data/faces/; writes metrics/eval.json,
-data/predictions.csv (each test video's fake probability), plot data
-plots/confusion.csv and plots/roc.csv, and plots/confusion.png and plots/roc.png.
+Fits a temperature to the validation frames' scores (and with threshold: auto,
+the threshold), then measures the test frames and videos with calibrated
+probabilities. Reads models/, data/split.csv and data/faces/; writes
+models/card.json (the model card check reads: train's record, the
+calibration, the decision rule, the test metrics and the model's scope),
+metrics/eval.json, data/predictions.csv (each test video's raw and calibrated
+P(fake) and verdict), plot data plots/confusion.csv and plots/roc.csv, and
+plots/confusion.png, plots/roc.png and plots/reliability.png.
 """
 import argparse
 import sys
@@ -10,8 +15,10 @@ import sys
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
+from sklearn.calibration import calibration_curve
 
 from stages.common import (
+    CARD,
     EVAL_METRICS,
     LABEL_INDEX,
     MODEL,
@@ -20,6 +27,7 @@ from stages.common import (
     PREPROCESSING,
     SPLIT,
     SPLIT_METRICS,
+    TRAINING,
     DataError,
     new_figure,
     read_json,
@@ -29,10 +37,21 @@ from stages.common import (
     write_json,
     write_text_atomic,
 )
+from stages.calibration import (
+    THRESHOLD_RULE,
+    Decision,
+    calibrate,
+    calibration_metrics,
+    equal_error_threshold,
+    expected_calibration_error,
+    fit_temperature,
+    video_probability,
+    write_card,
+)
 from stages.faces import load_faces
 from stages.params import Preprocessing, read_params
 
-PARAMS = ("threshold", "batch_size")
+PARAMS = ("threshold", "uncertain_margin", "min_faces", "batch_size")
 NAMES = {index: label for label, index in LABEL_INDEX.items()}
 
 
@@ -90,38 +109,96 @@ def roc_png(curves, path):
     save_figure(fig, path)
 
 
+def reliability_png(y_true, curves, path):
+    """Reliability diagram: the fraction fake against the mean P(fake), per bin of P(fake)."""
+    fig, ax = new_figure(4.5, 4)
+    ax.plot([0, 1], [0, 1], ":", color="grey", label="perfectly calibrated")
+    for name, p_fake in curves.items():
+        fraction, mean = calibration_curve(y_true, p_fake, n_bins=10)
+        ece = expected_calibration_error(y_true, p_fake)
+        ax.plot(mean, fraction, "o-", label=f"{name} (ECE {ece:.3f})")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean P(fake) in bin", ylabel="fraction fake in bin",
+           title="reliability, test frames")
+    ax.legend(loc="upper left")
+    save_figure(fig, path)
+
+
+def score(model, videos, img_size, batch_size):
+    """(frames, videos): each face crop's and each video's raw P(fake), with the labels."""
+    from stages.model import fake_probabilities
+    frame_rows, video_rows = [], []
+    for video in videos.itertuples():
+        faces = load_faces(video.id)
+        p_raw = fake_probabilities(model, faces["crops"], img_size, batch_size)
+        y = LABEL_INDEX[video.label]
+        frame_rows += [dict(id=video.id, frame=int(i), y=y, p_raw=float(p))
+                       for i, p in zip(faces["frame_indices"], p_raw)]
+        video_rows.append(dict(id=video.id, path=video.path, label=video.label, y=y,
+                               faces=len(p_raw)))
+    return pd.DataFrame(frame_rows), pd.DataFrame(video_rows)
+
+
+def decide(params, val_frames):
+    """The Decision fitted on the validation frames: temperature, then threshold."""
+    temperature = fit_temperature(val_frames["y"], val_frames["p_raw"])
+    if params["threshold"] == "auto":
+        threshold = equal_error_threshold(val_frames["y"],
+                                          calibrate(val_frames["p_raw"], temperature))
+        rule = THRESHOLD_RULE
+    else:
+        threshold, rule = params["threshold"], "set in params.yaml"
+    return Decision(temperature, threshold, rule, params["uncertain_margin"], params["min_faces"])
+
+
+def calibrated(frames, videos, temperature):
+    """frames and videos with p_fake, the calibrated P(fake) (a video's: over its frames)."""
+    frames = frames.assign(p_fake=calibrate(frames["p_raw"], temperature))
+    per_video = frames.groupby("id")
+    return frames, videos.assign(
+        p_fake_raw=videos["id"].map(per_video["p_raw"].apply(video_probability)),
+        p_fake=videos["id"].map(per_video["p_fake"].apply(video_probability)))
+
+
+def level_metrics(table, raw, threshold):
+    """Classification metrics of the calibrated P(fake), and calibration before and after."""
+    return {**classification_metrics(table["y"], table["p_fake"], threshold),
+            **calibration_metrics(table["y"], table[raw], table["p_fake"])}
+
+
 def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = read_params(PARAMS)
 
     split = read_table(SPLIT)
-    test = split[split["split"] == "test"]
-    if test.empty:
-        raise DataError(f"no test videos in {SPLIT}")
+    test, val = (split[split["split"] == s] for s in ("test", "val"))
+    if test.empty or val.empty:
+        raise DataError(f"no test or no validation videos in {SPLIT}")
     img_size = Preprocessing.load(PREPROCESSING).img_size
+    training = read_json(TRAINING)
 
-    from stages.model import fake_probabilities, load_classifier, video_probability
+    from stages.model import load_classifier
     model = load_classifier(MODEL)
-    frame_rows, video_rows = [], []
-    for video in test.itertuples():
-        faces = load_faces(video.id)
-        crops, indices = faces["crops"], faces["frame_indices"]
-        p_fake = fake_probabilities(model, crops, img_size, params["batch_size"])
-        y = LABEL_INDEX[video.label]
-        frame_rows += [dict(id=video.id, frame=int(i), y=y, p_fake=float(p))
-                       for i, p in zip(indices, p_fake)]
-        video_rows.append(dict(id=video.id, path=video.path, label=video.label, y=y,
-                               faces=len(crops), p_fake=video_probability(p_fake)))
-    frames, videos = pd.DataFrame(frame_rows), pd.DataFrame(video_rows)
+    val_frames, _ = score(model, val, img_size, params["batch_size"])
+    decision = decide(params, val_frames)
+    frames, videos = calibrated(*score(model, test, img_size, params["batch_size"]),
+                                decision.temperature)
+    videos["verdict"] = [decision.verdict(p, n) for p, n in zip(videos["p_fake"], videos["faces"])]
 
-    threshold = params["threshold"]
-    left_out = read_json(SPLIT_METRICS)["left_out"]
-    report = dict(threshold=threshold,
-                  frames=classification_metrics(frames["y"], frames["p_fake"], threshold),
-                  videos=classification_metrics(videos["y"], videos["p_fake"], threshold),
-                  videos_left_out=left_out)
+    threshold = decision.threshold
+    report = dict(threshold=threshold, temperature=decision.temperature,
+                  frames=level_metrics(frames, "p_raw", threshold),
+                  videos={**level_metrics(videos, "p_fake_raw", threshold),
+                          "uncertain": int((videos["verdict"] == "UNCERTAIN").sum())},
+                  videos_left_out=read_json(SPLIT_METRICS)["left_out"])
     write_json(EVAL_METRICS, report)
     write_text_atomic(PREDICTIONS, videos.drop(columns="y").to_csv(index=False))
+    val_p = calibrate(val_frames["p_raw"], decision.temperature)
+    write_card(CARD, training, decision, test={
+        level: {k: report[level][k] for k in ("count", "accuracy", "roc_auc", "eer", "ece")}
+        for level in ("frames", "videos")}, calibration=dict(
+            method="temperature scaling (Guo et al. 2017), fitted on the validation frames",
+            validation_frames=len(val_frames),
+            **calibration_metrics(val_frames["y"], val_frames["p_raw"], val_p)))
 
     frame_pred = (frames["p_fake"] >= threshold).astype(int)
     write_text_atomic(PLOTS_DIR / "confusion.csv", pd.DataFrame(dict(
@@ -134,10 +211,14 @@ def main(argv=None):
     confusion_png(frames["y"], frame_pred, PLOTS_DIR / "confusion.png")
     roc_png({"frames": (frames["y"], frames["p_fake"]), "videos": (videos["y"], videos["p_fake"])},
             PLOTS_DIR / "roc.png")
+    reliability_png(frames["y"], {"raw": frames["p_raw"], "calibrated": frames["p_fake"]},
+                    PLOTS_DIR / "reliability.png")
     f, v = report["frames"], report["videos"]
-    print(f"evaluate: {len(frames)} test frames, accuracy {f['accuracy']:.3f} "
-          f"(TP {f['tp']}, FP {f['fp']}, FN {f['fn']}, TN {f['tn']}); "
-          f"{len(videos)} test videos, accuracy {v['accuracy']:.3f}", file=sys.stderr)
+    print(f"evaluate: temperature {decision.temperature:.3f}, threshold {threshold:.3f} "
+          f"({decision.threshold_rule}); {len(frames)} test frames, accuracy {f['accuracy']:.3f} "
+          f"(TP {f['tp']}, FP {f['fp']}, FN {f['fn']}, TN {f['tn']}), ECE {f['ece_raw']:.3f} -> "
+          f"{f['ece']:.3f}; {len(videos)} test videos, accuracy {v['accuracy']:.3f}, "
+          f"{v['uncertain']} uncertain -> {CARD}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import zipfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import cv2  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -119,11 +120,6 @@ def fake_probabilities(model, crops, img_size, batch_size=32):
     return model.predict(images, batch_size=batch_size, verbose=0)[:, 1]
 
 
-def video_probability(frame_probabilities):
-    """A video's fake probability: the mean over its face crops."""
-    return float(np.mean(frame_probabilities))
-
-
 def save_model(model, path):
     """Save the model for inference: weights without the optimizer's state (a third the size)."""
     inference = keras.Model(model.inputs, model.outputs, name=model.name)  # same layers, uncompiled
@@ -141,3 +137,36 @@ def load_classifier(path):
     except Exception as e:  # Keras raises many kinds (ValueError, KeyError, OSError, ...)
         raise ConfigError(f"'{path}' cannot be loaded as a Keras model "
                           f"({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
+
+
+def gradcam_layer(model, min_side=7):
+    """Grad-CAM's layer: the backbone's last one with a feature map at least min_side wide.
+
+    That is conv_7b_ac (8 x 8) at 299 px; at small inputs the last map is 1 x 1,
+    which cannot say where, so an earlier block's is used.
+    """
+    return [layer for layer in model.layers
+            if len(layer.output.shape) == 4 and layer.output.shape[1] >= min_side][-1]
+
+
+def grad_cam(model, crop, img_size):
+    """(heatmap of crop's size in 0..1, layer name): where the fake score comes from.
+
+    Grad-CAM (Selvaraju et al. 2017): the gradients of the fake logit
+    (relative to the real one, which is what the softmax compares) at the
+    layer, averaged per channel, weigh its feature maps; negative evidence is
+    cut off.
+    """
+    layer, head = gradcam_layer(model), model.get_layer("real_fake")
+    probe = keras.Model(model.inputs, [layer.output, head.input])
+    image = prepare_images(np.asarray(crop)[None], img_size)
+    with tf.GradientTape() as tape:
+        features, pooled = probe(image, training=False)
+        logits = tf.matmul(pooled, head.kernel) + head.bias
+        fake_logit = logits[:, 1] - logits[:, 0]
+    grads = tape.gradient(fake_logit, features)
+    weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+    cam = tf.nn.relu(tf.reduce_sum(features * weights, axis=-1))[0].numpy()
+    cam = cv2.resize(cam, (crop.shape[1], crop.shape[0]), interpolation=cv2.INTER_CUBIC)
+    cam = np.clip(cam, 0, None)
+    return (cam / cam.max() if cam.max() > 0 else cam), layer.name

@@ -65,6 +65,13 @@ def weights_source(value):
     return value
 
 
+def threshold_value(value):
+    """'auto', or a number."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    return number(value)
+
+
 def choice(*options):
     """(convert, valid, hint) for one of options."""
     return text, lambda v: v in options, f"use one of {', '.join(options)}"
@@ -129,7 +136,10 @@ RULES = {
     "augment_brightness": between(number, 0, 0.5, "use a number in 0..0.5"),
     "augment_contrast": between(number, 0, 0.9, "use a number in 0..0.9"),
     # evaluate and check
-    "threshold": between(number, 0, 1, "use a number in 0..1"),
+    "threshold": (threshold_value, lambda v: v == "auto" or 0 <= v <= 1,
+                  "use a number in 0..1, or auto (the validation split's equal error rate)"),
+    "uncertain_margin": between(number, 0, 0.5, "use a number in 0..0.5"),
+    "min_faces": between(integer, 1, None, "use an integer >= 1"),
 }
 
 
@@ -140,7 +150,7 @@ def shown(value):
     return "empty" if value is None else repr(value)
 
 
-def validated(values, keys, source, noun="parameter", name_source=False):
+def validated(values, keys, source, noun="parameter", name_source=False, rules=None):
     """{key: value} for keys, converted and checked by RULES.
 
     Raises ConfigError with one line naming the key (and with name_source
@@ -153,7 +163,7 @@ def validated(values, keys, source, noun="parameter", name_source=False):
     for key in keys:
         if key not in values:
             raise ConfigError(f"{noun} '{key}' is missing from {source}")
-        convert, valid, hint = RULES[key]
+        convert, valid, hint = (rules or RULES)[key]
         try:
             value = convert(values[key])
             ok = valid(value)

@@ -1,34 +1,42 @@
 """DVC stage train: InceptionResNetV2 on the train split's face crops (the 2020 recipe).
 
 Reads data/split.csv and data/faces/, writes models/model.keras, beside it
-models/preprocessing.json (how check must prepare a video), DVCLive's
-per-epoch metrics under dvclive/, and plots/accuracy.png and plots/loss.png.
+models/preprocessing.json (how check must prepare a video) and
+models/training.json (the data it saw, its initial weights, the epochs run
+and why training stopped, the validation metrics, the library versions),
+DVCLive's per-epoch metrics under dvclive/, and plots/accuracy.png and plots/loss.png.
 """
 import argparse
+import platform
 import sys
+from pathlib import Path
 
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
 from stages.common import (
+    DEMO_DIR,
     FACE_SETTINGS,
     LABEL_INDEX,
     MODEL,
     PLOTS_DIR,
     PREPROCESSING,
+    SELF_BLENDED,
     SPLIT,
+    TRAINING,
     ConfigError,
     new_figure,
     read_table,
     run_command,
     save_figure,
+    write_json,
 )
 from stages.faces import count_crops, faces_path
 from stages.params import FACE_KEYS, FRAME_KEYS, Preprocessing, read_params, read_settings
 
-PARAMS = ("seed", "weights", "img_size", "dropout", "bn_momentum", "lr", "lr_decay", "batch_size",
-          "epochs", "target_accuracy", "class_weight", "augment_flip", "augment_jpeg",
-          "augment_brightness", "augment_contrast")
+PARAMS = ("data_dir", "seed", "weights", "img_size", "dropout", "bn_momentum", "lr", "lr_decay",
+          "batch_size", "epochs", "target_accuracy", "class_weight", "augment_flip",
+          "augment_jpeg", "augment_brightness", "augment_contrast")
 
 
 def class_weights(labels, mode):
@@ -38,6 +46,34 @@ def class_weights(labels, mode):
     classes = np.unique(labels)
     weights = compute_class_weight("balanced", classes=classes, y=labels)
     return {int(c): float(w) for c, w in zip(classes, weights)}
+
+
+def data_summary(split, data_dir):
+    """What the model saw: videos and face crops per split and class, fakes synthesized."""
+    split = split.assign(crops=[count_crops(faces_path(i)) for i in split["id"]],
+                         synthesized=split["id"].str.endswith(SELF_BLENDED))
+
+    def per_split(count):
+        return {s: {label: int(count(split[(split["split"] == s) & (split["label"] == label)]))
+                    for label in LABEL_INDEX} for s in ("train", "val", "test")}
+
+    return dict(data_dir=data_dir, demo=Path(data_dir).resolve() == DEMO_DIR.resolve(),
+                videos=per_split(len), crops=per_split(lambda part: part["crops"].sum()),
+                synthesized_fakes={s: int(split[split["split"] == s]["synthesized"].sum())
+                                   for s in ("train", "val", "test")})
+
+
+def training_summary(params, history):
+    """The initial weights, epochs run and why training stopped, the last validation metrics."""
+    epochs_run = len(history["loss"])
+    stopped = (f"training accuracy reached target_accuracy {params['target_accuracy']}"
+               if history["accuracy"][-1] >= params["target_accuracy"]
+               else f"ran all {params['epochs']} epochs")
+    return dict(architecture="InceptionResNetV2, global average pooling, dropout, 2-way softmax",
+                weights=params["weights"], img_size=params["img_size"], epochs_run=epochs_run,
+                stopped=stopped,
+                validation={k[4:]: round(float(v[-1]), 6) for k, v in history.items()
+                            if k.startswith("val_")})
 
 
 def curve_png(history, metric, path):
@@ -108,6 +144,11 @@ def main(argv=None):
 
     save_model(model, MODEL)
     Preprocessing(**crop_settings, img_size=params["img_size"]).save(PREPROCESSING)
+    write_json(TRAINING, dict(
+        data=data_summary(split, params["data_dir"]),
+        training=training_summary(params, history.history),
+        versions=dict(python=platform.python_version(), tensorflow=tf.__version__,
+                      keras=keras.__version__, numpy=np.__version__)))
     for metric in ("accuracy", "loss"):
         curve_png(history.history, metric, PLOTS_DIR / f"{metric}.png")
     print(f"train: {len(history.history['loss'])} epochs on {len(crop_labels)} crops of "

@@ -11,13 +11,21 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from stages.common import LABEL_INDEX, ConfigError, DataError, SkipInput, atomic_path, slug, warn
+from stages.common import (
+    DERIVED,
+    LABEL_INDEX,
+    ConfigError,
+    DataError,
+    SkipInput,
+    atomic_path,
+    slug,
+    warn,
+)
 
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
 LABELS = tuple(LABEL_INDEX)
 LABELS_CSV = "labels.csv"
 DFDC_METADATA = "metadata.json"
-DERIVED = "+"  # never in an id from assign_ids, so '<id>+sbi' cannot meet a user's file
 
 
 # ---- which videos, with which label and group ---------------------------------

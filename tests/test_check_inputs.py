@@ -81,8 +81,14 @@ def test_a_missing_model_says_how_to_get_one(project):
             "dvc repro")
 
 
-def test_an_invalid_threshold_in_params_is_refused(project):
-    (project / "params.yaml").write_text(
-        (project / "params.yaml").read_text().replace("threshold: 0.5", "threshold: 5"))
-    refused(check(project, "--model", model_dir(project / "m", b"junk")),
-            "parameter 'threshold' is 5")
+@pytest.mark.parametrize("card,words", [
+    ("{", ["card.json' is not a readable JSON model card"]),
+    ('{"decision": {"temperature": 0}}', ["card.json decision: field 'temperature' is 0"]),
+    (json.dumps(dict(decision=dict(temperature=1.5, threshold=2, threshold_rule="x",
+                                   uncertain_margin=0.1, min_faces=1))),
+     ["card.json decision: field 'threshold' is 2: use a number in 0..1"]),
+])
+def test_a_card_that_cannot_be_parsed_or_holds_impossible_values_is_named(project, card, words):
+    model = model_dir(project / "m", b"junk")
+    (project / "m" / "card.json").write_text(card)
+    refused(check(project, "--model", model), *words)

@@ -10,7 +10,6 @@ from stages.model import (  # noqa: E402
     crop_dataset,
     learning_rate,
     prepare_images,
-    video_probability,
 )
 
 
@@ -85,6 +84,3 @@ def test_crop_dataset_is_seeded_and_reshuffled_each_epoch(tmp_path):
 def test_augmenter_is_off_when_every_option_is():
     assert augmenter(False, 0, 0.0, 0.0) is None
 
-
-def test_video_probability_is_the_mean_of_frame_probabilities():
-    assert video_probability([0.2, 0.4, 0.9]) == pytest.approx(0.5)

@@ -41,11 +41,12 @@ def ran(output):
 def test_dvc_repro_runs_everything_and_writes_results(pipeline):
     project, output, _ = pipeline
     assert ran(output) == {*PREPROCESSING_STAGES, "train", "evaluate"}
-    for path in ("models/model.keras", "models/preprocessing.json", "metrics/eval.json",
-                 "metrics/faces.json", "metrics/split.json", "plots/confusion.csv",
-                 "plots/roc.csv", "data/predictions.csv"):
+    for path in ("models/model.keras", "models/preprocessing.json", "models/training.json",
+                 "models/card.json", "metrics/eval.json", "metrics/faces.json",
+                 "metrics/split.json", "plots/confusion.csv", "plots/roc.csv",
+                 "data/predictions.csv"):
         assert (project / path).stat().st_size > 0, path
-    for png in ("accuracy", "loss", "confusion", "roc"):
+    for png in ("accuracy", "loss", "confusion", "roc", "reliability"):
         assert (project / "plots" / f"{png}.png").read_bytes()[:4] == b"\x89PNG"
 
     report = json.loads((project / "metrics/eval.json").read_text())
@@ -58,6 +59,26 @@ def test_dvc_repro_runs_everything_and_writes_results(pipeline):
     assert set(json.loads((project / "models/preprocessing.json").read_text())) >= {
         "frames_per_video", "face_detector", "face_margin", "face_size", "img_size"}
     assert "Running stage" not in run("dvc repro", project).stdout
+
+
+def test_the_model_card_says_what_the_model_saw_and_how_sure_it_is(pipeline):
+    project, _, _ = pipeline
+    card = json.loads((project / "models/card.json").read_text())
+    split = pd.read_csv(project / "data/split.csv")
+    for part in ("train", "val", "test"):
+        for label in ("real", "fake"):
+            assert card["data"]["videos"][part][label] == \
+                len(split[(split["split"] == part) & (split["label"] == label)])
+            assert card["data"]["crops"][part][label] == 3 * card["data"]["videos"][part][label]
+    assert card["data"]["demo"] is True and card["data"]["data_dir"] == "data/demo"
+    assert card["scope"]["demo"] is True and "not evidence" in card["scope"]["warning"]
+    assert set(card["versions"]) >= {"tensorflow", "keras", "python"}
+    assert card["training"]["weights"] == "none" and card["training"]["epochs_run"] <= 2
+    assert card["decision"]["threshold"] == 0.5 and card["decision"]["temperature"] > 0
+    assert card["test"]["frames"]["count"] == json.loads(
+        (project / "metrics/eval.json").read_text())["frames"]["count"]
+    report = json.loads((project / "metrics/eval.json").read_text())
+    assert {"ece", "ece_raw", "brier", "brier_raw"} <= set(report["frames"])
 
 
 def test_every_file_the_stages_write_is_a_declared_output(pipeline):
@@ -104,27 +125,65 @@ def test_check_matches_evaluate_and_reports_every_video(pipeline, tmp_path):
     assert [r["video"] for r in results] == [*tested, str(noface), str(corrupt), str(folder)]
     assert results[4]["verdict"] == "ERROR"
     assert results[4]["error"] == "a directory, not a video file"
-    for result, expected in zip(results[:2], predictions["p_fake"]):
-        assert result["verdict"] in ("FAKE", "REAL")
-        assert result["p_fake"] == pytest.approx(expected, abs=1e-4)
+    for result, (_, expected) in zip(results[:2], predictions.iterrows()):
+        assert result["verdict"] == expected["verdict"]
+        assert result["p_fake"] == pytest.approx(expected["p_fake"], abs=1e-4)  # calibrated
+        assert result["p_fake_raw"] == pytest.approx(expected["p_fake_raw"], abs=1e-4)
         assert result["frames_sampled"] == result["faces_found"] == 3
         assert len(result["frame_p_fake"]) == 3 and result["seconds"] > 0
+    assert all(r["model"]["demo"] is True and r["model"]["mark"] == "demo model"
+               and "not evidence" in r["model"]["warning"] for r in results)
     assert results[2]["verdict"] == "UNKNOWN" and "no face" in results[2]["reason"]
     assert results[3]["verdict"] == "ERROR" and "not a readable video" in results[3]["error"]
-    verdict_jpg, timeline_png = results[0]["pictures"]
+    verdict_jpg, timeline_png, gradcam_png = results[0]["pictures"]
     assert cv2.imread(verdict_jpg).shape == (240, 320, 3)
     assert cv2.imread(timeline_png).shape == (300, 700, 3)
-    assert len(list((tmp_path / "out").iterdir())) == 6  # two pictures for each video with frames
+    heat = cv2.imread(gradcam_png)
+    assert heat.shape == (48, 48, 3) and heat.std() > 1  # the crop's size, not constant
+    assert len(list((tmp_path / "out").iterdir())) == 8  # 3 per video with faces, 2 without
 
 
 def test_check_prints_one_line_per_video_and_explains_a_missing_model(pipeline):
     project, _, _ = pipeline
-    video = "data/demo/" + pd.read_csv(project / "data/predictions.csv")["path"][0]
-    out = run(["python", "-m", "stages.check", video], project).stdout.strip()
-    assert out.split()[0] in ("FAKE", "REAL") and "p(fake)=" in out and out.endswith(video)
-    missing = run(["python", "-m", "stages.check", "--model", "nowhere.keras", video], project,
+    videos = ["data/demo/" + p for p in pd.read_csv(project / "data/predictions.csv")["path"][:2]]
+    done = run(["python", "-m", "stages.check", *videos], project)
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 2 and all(line.endswith(v) for line, v in zip(lines, videos))
+    assert all(line.split()[0] in ("FAKE", "REAL", "UNCERTAIN") and "(demo model)" in line
+               and "p(fake)=" in line for line in lines)
+    assert done.stderr.count("warning: This model, trained on") == 1
+    missing = run(["python", "-m", "stages.check", "--model", "nowhere.keras", videos[0]], project,
                   check=False)
     assert missing.returncode == 2 and "dvc repro" in missing.stderr
+
+
+def test_without_a_card_check_says_so_and_with_a_full_one_it_warns_of_nothing(pipeline, tmp_path):
+    project, _, _ = pipeline
+    video = "data/demo/" + pd.read_csv(project / "data/predictions.csv")["path"][0]
+    for name in ("model.keras", "preprocessing.json"):
+        shutil.copy(project / "models" / name, tmp_path / name)
+    bare = run(["python", "-m", "stages.check", "--json", "--model", str(tmp_path / "model.keras"),
+                video], project)
+    result = json.loads(bare.stdout)
+    assert "has no card" in bare.stderr and result["model"]["mark"] == "no model card"
+    assert result["model"]["temperature"] == 1.0 and result["p_fake"] == result["p_fake_raw"]
+
+    card = json.loads((project / "models/card.json").read_text())
+    card["scope"].update(demo=False, warning=None)
+    (tmp_path / "card.json").write_text(json.dumps(card))
+    full = run(["python", "-m", "stages.check", "--model", str(tmp_path / "model.keras"), video],
+               project)
+    assert "warning" not in full.stderr and "(" not in full.stdout.split("p(fake)")[0]
+
+
+def test_an_automatic_threshold_reruns_only_evaluate(pipeline):
+    project, _, _ = pipeline
+    assert ran(run("dvc exp run -S threshold=auto", project).stdout) == {"evaluate"}
+    decision = json.loads((project / "models/card.json").read_text())["decision"]
+    assert decision["threshold_rule"] == "equal error rate on the validation frames"
+    assert decision["threshold"] == json.loads((project / "metrics/eval.json").read_text())[
+        "threshold"]
+    run("git checkout -- . && dvc checkout -f", project)
 
 
 @pytest.mark.parametrize("change", ["lr_decay=0.01", "dropout=0.5"])

@@ -38,3 +38,23 @@ def test_imagenet_weights_offline_say_which_parameter_to_change(project):
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error: could not load weights 'imagenet'") and "weights: none" in last
     assert not (project / "models" / "model.keras").exists()
+
+
+@pytest.mark.parametrize("data_dir,demo", [("data/demo", True), ("./data/demo/", True),
+                                           ("videos", False), ("/elsewhere/data/demo", False)])
+def test_the_training_record_counts_what_the_model_saw(tmp_path, monkeypatch, data_dir, demo):
+    from stages.train import data_summary
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "faces").mkdir(parents=True)
+    rows = [("r0", "real", "train", 4), ("f0", "fake", "train", 3), ("r0+sbi", "fake", "train", 4),
+            ("r1", "real", "val", 2), ("f1", "fake", "test", 5)]
+    for video_id, _, _, crops in rows:
+        np.savez(tmp_path / "data" / "faces" / f"{video_id}.npz",
+                 crops=np.zeros((crops, 8, 8, 3), np.uint8), frame_indices=np.arange(crops))
+    split = pd.DataFrame([dict(id=i, label=label, split=s) for i, label, s, _ in rows])
+    summary = data_summary(split, data_dir)
+    assert summary["demo"] is demo and summary["data_dir"] == data_dir
+    assert summary["videos"]["train"] == dict(real=1, fake=2)
+    assert summary["crops"]["train"] == dict(real=4, fake=7)
+    assert summary["videos"]["test"] == dict(real=0, fake=1)
+    assert summary["synthesized_fakes"] == dict(train=1, val=0, test=0)

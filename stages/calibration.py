@@ -1,0 +1,163 @@
+"""What a score is worth: calibrated probabilities, the threshold, the verdict, the model card.
+
+evaluate fits a temperature (Guo et al. 2017) and, with `threshold: auto`,
+a threshold on the validation split, and writes them to models/card.json
+with what the model was trained on; check reads the card back, so both turn
+scores into verdicts the same way. No TensorFlow here.
+"""
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import expit, logit
+from sklearn import metrics as skm
+
+from stages.common import ConfigError, read_json, write_json
+from stages.params import RULES, always, between, boolean, number, text, validated
+
+EPSILON = 1e-7          # probabilities are clipped to [EPSILON, 1 - EPSILON] before a logit
+ECE_BINS = 15
+MIN_VIDEOS_PER_CLASS = 100  # fewer training videos of a class: check says verdicts are not evidence
+THRESHOLD_RULE = "equal error rate on the validation frames"
+VERDICTS = ("FAKE", "REAL", "UNCERTAIN", "UNKNOWN")
+
+
+# ---- calibration -----------------------------------------------------------------
+
+def calibrate(p_fake, temperature):
+    """P(fake) after temperature scaling: the logit divided by the temperature."""
+    p = np.clip(np.asarray(p_fake, dtype=np.float64), EPSILON, 1 - EPSILON)
+    return expit(logit(p) / temperature)
+
+
+def fit_temperature(y_true, p_fake):
+    """The temperature that minimises the log loss (scikit-learn's) of calibrate(p_fake)."""
+    if len(y_true) == 0:
+        return 1.0
+    fit = minimize_scalar(
+        lambda log_t: skm.log_loss(y_true, calibrate(p_fake, np.exp(log_t)), labels=[0, 1]),
+        bounds=(np.log(0.05), np.log(20.0)), method="bounded", options={"xatol": 1e-6})
+    return round(float(np.exp(fit.x)), 6)
+
+
+def equal_error_threshold(y_true, p_fake):
+    """The threshold where false positive and false negative rates (scikit-learn's ROC) meet."""
+    fpr, tpr, thresholds = skm.roc_curve(y_true, p_fake)
+    i = int(np.argmin(np.abs((1 - tpr) - fpr)))
+    return round(float(min(thresholds[i], 1.0)), 6)
+
+
+def expected_calibration_error(y_true, p_fake, bins=ECE_BINS):
+    """ECE: |fraction fake - mean P(fake)| per equal-width bin, weighted by the bin's share."""
+    y, p = np.asarray(y_true, dtype=float), np.asarray(p_fake, dtype=float)
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    gaps = [abs(y[which == b].mean() - p[which == b].mean()) * np.mean(which == b)
+            for b in range(bins) if np.any(which == b)]
+    return round(float(np.sum(gaps)), 6)
+
+
+def calibration_metrics(y_true, p_raw, p_calibrated):
+    """ECE and Brier score (scikit-learn's) before and after calibration."""
+    return dict(ece_raw=expected_calibration_error(y_true, p_raw),
+                ece=expected_calibration_error(y_true, p_calibrated),
+                brier_raw=round(float(skm.brier_score_loss(y_true, p_raw, pos_label=1)), 6),
+                brier=round(float(skm.brier_score_loss(y_true, p_calibrated, pos_label=1)), 6))
+
+
+def video_probability(frame_probabilities):
+    """A video's P(fake): the mean over its face crops (the 2020 work's rule)."""
+    return float(np.mean(frame_probabilities))
+
+
+# ---- the decision ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Decision:
+    """How a video's calibrated P(fake) becomes a verdict."""
+    temperature: float
+    threshold: float
+    threshold_rule: str
+    uncertain_margin: float
+    min_faces: int
+
+    def verdict(self, p_video, faces):
+        """FAKE or REAL; UNCERTAIN within uncertain_margin of the threshold or with fewer
+        than min_faces faces; UNKNOWN with no face at all."""
+        if faces == 0:
+            return "UNKNOWN"
+        if faces < self.min_faces or abs(p_video - self.threshold) < self.uncertain_margin:
+            return "UNCERTAIN"
+        return "FAKE" if p_video >= self.threshold else "REAL"
+
+
+# A model without a card: raw probabilities, the threshold of the command line or 0.5.
+UNCALIBRATED = Decision(temperature=1.0, threshold=0.5, uncertain_margin=0.15, min_faces=1,
+                        threshold_rule="0.5, the default (the model has no card)")
+
+
+# ---- the model card -------------------------------------------------------------------
+
+def scope(training):
+    """What the model was trained on, in one sentence, and the warning check gives with it.
+
+    training is train's models/training.json. The warning is None only for a
+    model trained on real fakes, at least MIN_VIDEOS_PER_CLASS training videos
+    of each class, and not on the demo.
+    """
+    data = training["data"]
+    train = data["videos"]["train"]
+    synthesized = data["synthesized_fakes"]["train"]
+    source = "the built-in demo set (synthetic clips of one face photo)" if data["demo"] \
+        else f"'{data['data_dir']}'"
+    fakes = f"{train['fake']} fake" + (f" ({synthesized} of them self-blended)" if synthesized
+                                        else "")
+    trained_on = f"{train['real']} real and {fakes} training videos from {source}"
+    limits = []
+    if data["demo"]:
+        limits.append("is the demo model")
+    if train["fake"] and synthesized == train["fake"]:
+        limits.append("has seen no real deepfake, only self-blended fakes")
+    if min(train["real"], train["fake"]) < MIN_VIDEOS_PER_CLASS:
+        limits.append(f"has seen fewer than {MIN_VIDEOS_PER_CLASS} videos of a class")
+    limited = " and ".join([", ".join(limits[:-1]), limits[-1]] if len(limits) > 1 else limits)
+    warning = (f"This model, trained on {trained_on}, {limited}, so its verdicts on other "
+               f"footage are not evidence.") if limits else None
+    return dict(demo=bool(data["demo"]), trained_on=trained_on, warning=warning)
+
+
+def write_card(path, training, decision, calibration, test):
+    """models/card.json: train's record, the calibration, the decision, test metrics, the scope."""
+    write_json(path, dict(training, calibration=calibration, decision=asdict(decision),
+                          test=test, scope=scope(training)))
+
+
+def optional_text(value):
+    """None, or a non-empty string."""
+    return value if value is None else text(value)
+
+
+CARD_RULES = {
+    "temperature": between(number, 0.05, 20, "use a number in 0.05..20"),
+    "threshold": between(number, 0, 1, "use a number in 0..1"),
+    "threshold_rule": (text, always, "describe how the threshold was chosen"),
+    "uncertain_margin": RULES["uncertain_margin"],
+    "min_faces": RULES["min_faces"],
+    "demo": (boolean, always, "use true or false"),
+    "trained_on": (text, always, "describe the training data"),
+    "warning": (optional_text, always, "use text or null"),
+}
+
+
+def load_card(path):
+    """(Decision, scope) from a model card, validated: ConfigError naming the file and field."""
+    try:
+        card = read_json(path)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ConfigError(f"'{path}' is not a readable JSON model card ({e})") from None
+    if not isinstance(card, dict):
+        raise ConfigError(f"'{path}': expected a JSON object, found {type(card).__name__}")
+    decision = validated(card.get("decision"), [f.name for f in fields(Decision)],
+                         f"{path} decision", noun="field", name_source=True, rules=CARD_RULES)
+    model_scope = validated(card.get("scope"), ["demo", "trained_on", "warning"],
+                            f"{path} scope", noun="field", name_source=True, rules=CARD_RULES)
+    return Decision(**decision), model_scope

@@ -1,0 +1,114 @@
+"""Calibration, the threshold, the verdict and the model card's scope."""
+import json
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from stages.calibration import (
+    UNCALIBRATED,
+    Decision,
+    calibrate,
+    equal_error_threshold,
+    expected_calibration_error,
+    fit_temperature,
+    load_card,
+    scope,
+    video_probability,
+)
+from stages.common import ConfigError
+
+
+def overconfident(temperature, n=4000, seed=0):
+    """Labels drawn from true logits z, and the scores of a model that outputs sigmoid(z * T)."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 2, n)
+    y = (rng.random(n) < expit(z)).astype(int)
+    return y, expit(z * temperature)
+
+
+def test_temperature_fitting_recovers_a_known_temperature_and_lowers_ece():
+    y, p = overconfident(3.0)
+    temperature = fit_temperature(y, p)
+    assert temperature == pytest.approx(3.0, rel=0.1)
+    assert expected_calibration_error(y, calibrate(p, temperature)) < \
+        expected_calibration_error(y, p) / 3
+
+
+def test_calibration_keeps_the_order_and_the_middle():
+    p = np.array([0.01, 0.3, 0.5, 0.8, 0.999])
+    out = calibrate(p, 2.0)
+    assert np.all(np.diff(out) > 0) and out[2] == pytest.approx(0.5)
+    assert np.allclose(calibrate(p, 1.0), p)
+
+
+def test_auto_threshold_is_where_false_positives_and_negatives_balance():
+    y = [0, 0, 0, 0, 1, 1, 1, 1]
+    p = [0.1, 0.2, 0.3, 0.6, 0.4, 0.7, 0.8, 0.9]
+    threshold = equal_error_threshold(y, p)
+    assert threshold == 0.6  # at 0.6: one real of four above, one fake of four below
+    predicted = np.array(p) >= threshold
+    assert predicted[:4].sum() == 1 and (~predicted[4:]).sum() == 1
+
+
+def test_ece_of_a_perfectly_calibrated_bin_is_zero_and_of_a_wrong_one_its_gap():
+    assert expected_calibration_error([0, 1, 0, 1], [0.5] * 4) == 0
+    assert expected_calibration_error([0, 0, 0, 0], [0.9] * 4) == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("p,faces,verdict", [
+    (0.9, 8, "FAKE"), (0.1, 8, "REAL"), (0.6, 8, "UNCERTAIN"), (0.36, 8, "UNCERTAIN"),
+    (0.9, 2, "UNCERTAIN"), (None, 0, "UNKNOWN"), (0.65, 8, "FAKE")])
+def test_verdicts(p, faces, verdict):
+    decision = Decision(temperature=1.0, threshold=0.5, threshold_rule="t", uncertain_margin=0.15,
+                        min_faces=3)
+    assert decision.verdict(p, faces) == verdict
+
+
+def test_video_probability_is_the_mean_of_frame_probabilities():
+    assert video_probability([0.2, 0.4, 0.9]) == pytest.approx(0.5)
+
+
+def training(demo=False, real=200, fake=200, synthesized=0):
+    per_class = dict(real=real, fake=fake)
+    return dict(data=dict(data_dir="data/demo" if demo else "/videos", demo=demo,
+                          videos=dict(train=per_class, val=per_class, test=per_class),
+                          synthesized_fakes=dict(train=synthesized, val=0, test=0)))
+
+
+@pytest.mark.parametrize("record,words", [
+    (training(demo=True, real=6, fake=6), ["This model, trained on", "built-in demo set (synthetic clips of one face photo), is "
+      "the demo model and has seen fewer"]),
+    (training(synthesized=200), ["only self-blended fakes"]),
+    (training(real=40), ["fewer than 100 videos of a class"]),
+])
+def test_a_limited_model_says_its_verdicts_are_not_evidence(record, words):
+    found = scope(record)
+    assert found["warning"].endswith("its verdicts on other footage are not evidence.")
+    assert all(w in found["warning"] for w in words)
+    assert found["demo"] == record["data"]["demo"]
+
+
+def test_a_model_of_real_fakes_and_enough_videos_has_no_warning():
+    found = scope(training())
+    assert found == dict(demo=False, warning=None,
+                         trained_on="200 real and 200 fake training videos from '/videos'")
+
+
+def write_card(path, decision=None, scope_=None):
+    decision = decision or dict(vars(UNCALIBRATED))
+    path.write_text(json.dumps(dict(decision=decision, scope=scope_ or scope(training()))))
+    return path
+
+
+def test_a_card_reads_back_and_impossible_values_are_named(tmp_path):
+    decision, found = load_card(write_card(tmp_path / "card.json"))
+    assert decision == UNCALIBRATED and found["warning"] is None
+    bad = dict(vars(UNCALIBRATED), temperature=-1)
+    with pytest.raises(ConfigError, match=r"card.json decision: field 'temperature' is -1"):
+        load_card(write_card(tmp_path / "card.json", bad))
+    with pytest.raises(ConfigError, match="field 'demo' is 'maybe'"):
+        load_card(write_card(tmp_path / "card.json", scope_=dict(scope(training()), demo="maybe")))
+    (tmp_path / "card.json").write_text("{")
+    with pytest.raises(ConfigError, match="not a readable JSON model card"):
+        load_card(tmp_path / "card.json")
