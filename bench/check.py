@@ -41,7 +41,7 @@ def demo_card(path):
     training = dict(data=dict(data_dir="data/demo", demo=True,
                               videos=dict(train=per_class, val=per_class, test=per_class),
                               synthesized_fakes=dict(train=0, val=0, test=0)))
-    write_card(path, training, Decision(1.7, 0.5, "set in params.yaml", 0.15, 3),
+    write_card(path, training, Decision(1.7, 0.5, "set in params.yaml", 0.15, 3, "mean"),
                calibration={}, test={})
 
 

@@ -64,9 +64,17 @@ def calibration_metrics(y_true, p_raw, p_calibrated):
                 brier=round(float(skm.brier_score_loss(y_true, p_calibrated, pos_label=1)), 6))
 
 
-def video_probability(frame_probabilities):
-    """A video's P(fake): the mean over its face crops (the 2020 work's rule)."""
-    return float(np.mean(frame_probabilities))
+def video_probability(frame_probabilities, tracks=None, rule="mean"):
+    """A video's P(fake) from its face crops' and their tracks (one track per person).
+
+    mean: over all crops (the 2020 work's rule). max_track: the highest of
+    the tracks' means, so a video with one fake person among real ones is fake.
+    """
+    p = np.asarray(frame_probabilities, dtype=np.float64)
+    if rule == "max_track" and tracks is not None:
+        tracks = np.asarray(tracks)
+        return float(max(p[tracks == t].mean() for t in np.unique(tracks)))
+    return float(np.mean(p))
 
 
 # ---- the decision ------------------------------------------------------------------
@@ -79,6 +87,11 @@ class Decision:
     threshold_rule: str
     uncertain_margin: float
     min_faces: int
+    video_score: str
+
+    def video_probability(self, frame_probabilities, tracks):
+        """The video's P(fake) from its crops' by this decision's video_score rule."""
+        return video_probability(frame_probabilities, tracks, self.video_score)
 
     def verdict(self, p_video, faces):
         """FAKE or REAL; UNCERTAIN within uncertain_margin of the threshold or with fewer
@@ -92,7 +105,8 @@ class Decision:
 
 # A model without a card: raw probabilities, the threshold of the command line or 0.5.
 UNCALIBRATED = Decision(temperature=1.0, threshold=0.5, uncertain_margin=0.15, min_faces=1,
-                        threshold_rule="0.5, the default (the model has no card)")
+                        threshold_rule="0.5, the default (the model has no card)",
+                        video_score="mean")
 
 
 # ---- the model card -------------------------------------------------------------------
@@ -142,6 +156,7 @@ CARD_RULES = {
     "threshold_rule": (text, always, "describe how the threshold was chosen"),
     "uncertain_margin": RULES["uncertain_margin"],
     "min_faces": RULES["min_faces"],
+    "video_score": RULES["video_score"],
     "demo": (boolean, always, "use true or false"),
     "trained_on": (text, always, "describe the training data"),
     "warning": (optional_text, always, "use text or null"),

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from stages.calibration import UNCALIBRATED, calibrate, load_card, video_probability
+from stages.calibration import UNCALIBRATED, calibrate, load_card
 from stages.common import (
     CARD,
     MODEL,
@@ -146,15 +146,19 @@ class Checker:
         p_raw = fake_probabilities(self.model, faces["crops"], self.prep.img_size)
         clock.append(time.perf_counter())
         p_frames = calibrate(p_raw, self.decision.temperature)
+        tracks = faces["tracks"]
         result.update(frames_sampled=len(frames), faces_found=len(p_raw),
-                      frame_indices=faces["frame_indices"].tolist(),
+                      frame_indices=faces["frame_indices"].tolist(), frame_tracks=tracks.tolist(),
                       frame_p_fake=[round(float(p), 6) for p in p_frames],
+                      tracks=[dict(track=int(t), faces=int(np.sum(tracks == t)),
+                                   p_fake=round(float(np.mean(p_frames[tracks == t])), 6))
+                              for t in np.unique(tracks)],
                       seconds=round(clock[-1] - clock[0], 3),
                       timing=dict(zip(("decode", "faces", "model"),
                                       np.round(np.diff(clock), 3).tolist())))
         if len(p_raw):
-            result.update(p_fake=round(video_probability(p_frames), 6),
-                          p_fake_raw=round(video_probability(p_raw), 6))
+            result.update(p_fake=round(self.decision.video_probability(p_frames, tracks), 6),
+                          p_fake_raw=round(self.decision.video_probability(p_raw, tracks), 6))
         result["verdict"] = self.decision.verdict(result["p_fake"], len(p_raw))
         if result["verdict"] == "UNKNOWN":
             result["reason"] = f"no face found in {len(frames)} sampled frames"
@@ -181,31 +185,53 @@ def line(result):
             f"faces={result['faces_found']}  {result['seconds']:.1f}s  {result['video']}{why}")
 
 
+COLOURS = {"FAKE": (0, 0, 255), "REAL": (0, 170, 0)}  # BGR; anything else orange
+ORANGE = (0, 200, 255)
+
+
 def annotated_frame(result, indices, frames, faces, threshold):
-    """The sampled frame with the most confident face, its box, verdict and probability drawn."""
-    colour = {"FAKE": (0, 0, 255), "REAL": (0, 170, 0)}.get(result["verdict"], (0, 200, 255))
+    """The sampled frame with the most tracked faces, each face's box labelled with its
+    track's P(fake), and the video's verdict and probability on top."""
     if not len(faces["crops"]):
         frame = frames[len(frames) // 2].copy()
-        text = f"UNKNOWN: {result['reason']}"
-    else:
-        k = int(np.argmax(np.abs(np.array(result["frame_p_fake"]) - threshold)))
-        frame = frames[list(indices).index(faces["frame_indices"][k])].copy()
-        left, top, right, bottom = (int(round(v)) for v in faces["boxes"][k])
-        thick = max(2, frame.shape[0] // 240)
-        cv2.rectangle(frame, (left, top), (right, bottom), colour, thick)
-        text = f"{result['verdict']}  p(fake)={result['p_fake']:.2f}"
-    font, scale = cv2.FONT_HERSHEY_SIMPLEX, max(0.6, frame.shape[0] / 540)
-    thick = max(1, round(2 * scale))
-    (width, height), base = cv2.getTextSize(text, font, scale, thick)
-    cv2.rectangle(frame, (0, 0), (width + 20, height + base + 20), (0, 0, 0), cv2.FILLED)
-    cv2.putText(frame, text, (10, height + 10), font, scale, colour, thick, cv2.LINE_AA)
+        label(frame, f"UNKNOWN: {result['reason']}", (0, 0), ORANGE)
+        return frame
+    counts = [int(np.sum(faces["frame_indices"] == i)) for i in indices]
+    shown = indices[int(np.argmax(counts))]
+    frame = frames[list(indices).index(shown)].copy()
+    thick = max(2, frame.shape[0] // 240)
+    for track in result["tracks"]:
+        at = np.flatnonzero((faces["frame_indices"] == shown) & (faces["tracks"] == track["track"]))
+        if len(at):
+            left, top, right, bottom = (int(round(v)) for v in faces["boxes"][at[0]])
+            colour = COLOURS["FAKE" if track["p_fake"] >= threshold else "REAL"]
+            cv2.rectangle(frame, (left, top), (right, bottom), colour, thick)
+            label(frame, f"person {track['track'] + 1}: {track['p_fake']:.2f}", (left, bottom),
+                  colour)
+    label(frame, f"{result['verdict']}  p(fake)={result['p_fake']:.2f}", (0, 0),
+          COLOURS.get(result["verdict"], ORANGE))
     return frame
 
 
+def label(frame, text, corner, colour):
+    """Text in colour on a black box whose top left is corner (kept inside the frame)."""
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, max(0.5, frame.shape[0] / 720)
+    thick = max(1, round(2 * scale))
+    (width, height), base = cv2.getTextSize(text, font, scale, thick)
+    x = int(min(max(corner[0], 0), max(frame.shape[1] - width - 20, 0)))
+    y = int(min(max(corner[1], 0), max(frame.shape[0] - height - base - 20, 0)))
+    cv2.rectangle(frame, (x, y), (x + width + 20, y + height + base + 20), (0, 0, 0), cv2.FILLED)
+    cv2.putText(frame, text, (x + 10, y + height + 10), font, scale, colour, thick, cv2.LINE_AA)
+
+
 def timeline(result, threshold, path):
-    """A PNG of each sampled face's P(fake) against its frame index, with the threshold."""
+    """A PNG of each tracked face's P(fake) against its frame index, with the threshold."""
     fig, ax = new_figure(7, 3)
-    ax.plot(result.get("frame_indices", []), result.get("frame_p_fake", []), "o-", label="face")
+    frames, p_fake = np.array(result["frame_indices"]), np.array(result["frame_p_fake"])
+    tracks = np.array(result["frame_tracks"])
+    for track in result["tracks"]:
+        ax.plot(frames[tracks == track["track"]], p_fake[tracks == track["track"]], "o-",
+                label=f"person {track['track'] + 1}")
     ax.axhline(threshold, color="red", linestyle="--", label=f"threshold {threshold:g}")
     ax.set(ylim=(-0.02, 1.02), xlabel="frame", ylabel="P(fake)",
            title=f"{Path(result['video']).name}: {result['verdict']}")

@@ -45,13 +45,12 @@ from stages.calibration import (
     equal_error_threshold,
     expected_calibration_error,
     fit_temperature,
-    video_probability,
     write_card,
 )
 from stages.faces import load_faces
 from stages.params import Preprocessing, read_params
 
-PARAMS = ("threshold", "uncertain_margin", "min_faces", "batch_size")
+PARAMS = ("threshold", "uncertain_margin", "min_faces", "video_score", "batch_size")
 NAMES = {index: label for label, index in LABEL_INDEX.items()}
 
 
@@ -131,8 +130,8 @@ def score(model, videos, img_size, batch_size):
         faces = load_faces(video.id)
         p_raw = fake_probabilities(model, faces["crops"], img_size, batch_size)
         y = LABEL_INDEX[video.label]
-        frame_rows += [dict(id=video.id, frame=int(i), y=y, p_raw=float(p))
-                       for i, p in zip(faces["frame_indices"], p_raw)]
+        frame_rows += [dict(id=video.id, frame=int(i), track=int(t), y=y, p_raw=float(p))
+                       for i, t, p in zip(faces["frame_indices"], faces["tracks"], p_raw)]
         video_rows.append(dict(id=video.id, path=video.path, label=video.label, y=y,
                                faces=len(p_raw)))
     return pd.DataFrame(frame_rows), pd.DataFrame(video_rows)
@@ -147,16 +146,19 @@ def decide(params, val_frames):
         rule = THRESHOLD_RULE
     else:
         threshold, rule = params["threshold"], "set in params.yaml"
-    return Decision(temperature, threshold, rule, params["uncertain_margin"], params["min_faces"])
+    return Decision(temperature, threshold, rule, params["uncertain_margin"], params["min_faces"],
+                    params["video_score"])
 
 
-def calibrated(frames, videos, temperature):
-    """frames and videos with p_fake, the calibrated P(fake) (a video's: over its frames)."""
-    frames = frames.assign(p_fake=calibrate(frames["p_raw"], temperature))
-    per_video = frames.groupby("id")
-    return frames, videos.assign(
-        p_fake_raw=videos["id"].map(per_video["p_raw"].apply(video_probability)),
-        p_fake=videos["id"].map(per_video["p_fake"].apply(video_probability)))
+def calibrated(frames, videos, decision):
+    """frames and videos with p_fake, the calibrated P(fake) (a video's: by video_score)."""
+    frames = frames.assign(p_fake=calibrate(frames["p_raw"], decision.temperature))
+
+    def per_video(column):
+        return videos["id"].map({video_id: decision.video_probability(part[column], part["track"])
+                                 for video_id, part in frames.groupby("id")})
+
+    return frames, videos.assign(p_fake_raw=per_video("p_raw"), p_fake=per_video("p_fake"))
 
 
 def level_metrics(table, raw, threshold):
@@ -180,8 +182,7 @@ def main(argv=None):
     model = load_classifier(MODEL)
     val_frames, _ = score(model, val, img_size, params["batch_size"])
     decision = decide(params, val_frames)
-    frames, videos = calibrated(*score(model, test, img_size, params["batch_size"]),
-                                decision.temperature)
+    frames, videos = calibrated(*score(model, test, img_size, params["batch_size"]), decision)
     videos["verdict"] = [decision.verdict(p, n) for p, n in zip(videos["p_fake"], videos["faces"])]
 
     threshold = decision.threshold

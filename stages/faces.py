@@ -90,26 +90,72 @@ def crop_face(frame, box, margin, size):
                         cv2.COLOR_BGR2RGB)
 
 
-def faces_in_frames(detector, indices, frames, margin, size, per_frame=1):
-    """Detect and crop up to per_frame faces (largest first) in each frame.
+def link_tracks(found_per_frame, max_shift=0.5):
+    """A track number for each face of each frame: one track per person.
+
+    found_per_frame: a list (one per sampled frame) of boxes. A face
+    continues the track whose last box is nearest, if its centre moved less
+    than max_shift of the larger box's side and its size changed less than
+    twofold; otherwise it starts a new track. Faces are matched greedily,
+    nearest pair first, and one track takes at most one face per frame.
+    """
+    last, tracks = [], []  # last[t]: the latest box of track t
+    for boxes in found_per_frame:
+        pairs = sorted((shift(box, last[t]), f, t) for f, box in enumerate(boxes)
+                       for t in range(len(last)))
+        assigned, taken = {}, set()
+        for distance, f, t in pairs:
+            if distance < max_shift and f not in assigned and t not in taken:
+                assigned[f] = t
+                taken.add(t)
+        for f, box in enumerate(boxes):
+            if f not in assigned:
+                assigned[f] = len(last)
+                last.append(box)
+            last[assigned[f]] = box
+        tracks.append([assigned[f] for f in range(len(boxes))])
+    return tracks
+
+
+def shift(a, b):
+    """How far box a's centre is from box b's, in the larger side; inf when sizes differ 2x."""
+    side_a, side_b = max(a[2] - a[0], a[3] - a[1]), max(b[2] - b[0], b[3] - b[1])
+    if max(side_a, side_b) > 2 * min(side_a, side_b):
+        return float("inf")
+    centre = np.subtract(np.add(a[:2], a[2:]), np.add(b[:2], b[2:])) / 2
+    return float(np.hypot(*centre) / max(side_a, side_b))
+
+
+def faces_in_frames(detector, indices, frames, margin, size, max_tracks=1):
+    """Detect every face, link them into tracks (people), keep the max_tracks tracks
+    seen in most frames (then the largest), and crop their faces.
 
     Returns arrays: crops (N, size, size, 3) uint8 RGB, frame_indices (N,),
-    boxes (N, 4) in frame pixels, scores (N,), and frames_without_face.
+    boxes (N, 4) in frame pixels, scores (N,), tracks (N,: 0 is the track seen
+    most), and frames_without_face (frames where no kept track has a face).
     """
-    crops, frame_indices, boxes, scores, without = [], [], [], [], 0
-    for index, frame in zip(indices, frames):
-        found = detector.detect(frame)[:per_frame]
-        without += not found
-        for box, score in found:
-            crops.append(crop_face(frame, box, margin, size))
-            frame_indices.append(index)
-            boxes.append(box)
-            scores.append(score)
+    found = [detector.detect(frame) for frame in frames]
+    tracks = link_tracks([[box for box, _ in faces] for faces in found])
+    faces = [(index, frame, box, score, track)
+             for index, frame, frame_faces, frame_tracks in zip(indices, frames, found, tracks)
+             for (box, score), track in zip(frame_faces, frame_tracks)]
+    kept = ranked_tracks(faces)[:max_tracks]
+    faces = [face for face in faces if face[4] in kept]
+    crops = [crop_face(frame, box, margin, size) for _, frame, box, _, _ in faces]
     return dict(crops=np.array(crops, dtype=np.uint8).reshape(-1, size, size, 3),
-                frame_indices=np.array(frame_indices, dtype=np.int64),
-                boxes=np.array(boxes, dtype=np.float32).reshape(-1, 4),
-                scores=np.array(scores, dtype=np.float32),
-                frames_without_face=np.int64(without))
+                frame_indices=np.array([f[0] for f in faces], dtype=np.int64),
+                boxes=np.array([f[2] for f in faces], dtype=np.float32).reshape(-1, 4),
+                scores=np.array([f[3] for f in faces], dtype=np.float32),
+                tracks=np.array([kept.index(f[4]) for f in faces], dtype=np.int64),
+                frames_without_face=np.int64(len(frames) - len({f[0] for f in faces})))
+
+
+def ranked_tracks(faces):
+    """Track numbers, the one with most faces first (ties: the larger mean box, then the first)."""
+    faces_of = {}
+    for _, _, box, _, track in faces:
+        faces_of.setdefault(track, []).append((box[2] - box[0]) * (box[3] - box[1]))
+    return sorted(faces_of, key=lambda t: (-len(faces_of[t]), -np.mean(faces_of[t]), t))
 
 
 # ---- the crops file: one per video ---------------------------------------------
@@ -120,7 +166,7 @@ def faces_path(video_id):
 
 
 def save_faces(video_id, faces):
-    """Write one video's crops, frame indices, boxes and scores (faces_in_frames' arrays)."""
+    """Write one video's crops, frame indices, boxes, scores and tracks (faces_in_frames')."""
     with atomic_path(faces_path(video_id)) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **faces)

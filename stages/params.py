@@ -17,6 +17,7 @@ PARAMS_FILE = "params.yaml"
 DETECTORS = ("hog", "cnn")
 FRAME_FORMATS = ("jpg", "png")
 CLASS_WEIGHTS = ("balanced", "none")
+VIDEO_SCORES = ("mean", "max_track")
 SEED_MAX = 2**32 - 1  # NumPy's and scikit-learn's seeds are 32-bit unsigned
 
 
@@ -140,6 +141,7 @@ RULES = {
                   "use a number in 0..1, or auto (the validation split's equal error rate)"),
     "uncertain_margin": between(number, 0, 0.5, "use a number in 0..0.5"),
     "min_faces": between(integer, 1, None, "use an integer >= 1"),
+    "video_score": choice(*VIDEO_SCORES),
 }
 
 

@@ -15,17 +15,22 @@ def face_frame(width, height, face_height=None, center=None, shade=90):
     frame = np.full((height, width, 3), shade, np.uint8)
     if face_height is None:
         return frame, None
+    return frame, paste_face(frame, face_height, center or (width // 2, height // 2))
+
+
+def paste_face(frame, face_height, center):
+    """Paste the photo into frame (in place), face box face_height tall at center; the box."""
+    height, width = frame.shape[:2]
     photo = cv2.imread(str(FACE_PHOTO))
     scale = face_height / (PHOTO_FACE_BOX[3] - PHOTO_FACE_BOX[1])
     photo = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    cx, cy = center or (width // 2, height // 2)
+    cx, cy = center
     x0 = int(round(cx - (PHOTO_FACE_BOX[0] + PHOTO_FACE_BOX[2]) / 2 * scale))
     y0 = int(round(cy - (PHOTO_FACE_BOX[1] + PHOTO_FACE_BOX[3]) / 2 * scale))
     ph, pw = photo.shape[:2]
     fx0, fy0, fx1, fy1 = max(x0, 0), max(y0, 0), min(x0 + pw, width), min(y0 + ph, height)
     frame[fy0:fy1, fx0:fx1] = photo[fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0]
-    box = tuple(np.array(PHOTO_FACE_BOX) * scale + [x0, y0, x0, y0])
-    return frame, box
+    return tuple(np.array(PHOTO_FACE_BOX) * scale + [x0, y0, x0, y0])
 
 
 def write_video(path, frames, fps=10, fourcc="mp4v"):

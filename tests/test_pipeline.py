@@ -131,6 +131,7 @@ def test_check_matches_evaluate_and_reports_every_video(pipeline, tmp_path):
         assert result["p_fake_raw"] == pytest.approx(expected["p_fake_raw"], abs=1e-4)
         assert result["frames_sampled"] == result["faces_found"] == 3
         assert len(result["frame_p_fake"]) == 3 and result["seconds"] > 0
+        assert [t["faces"] for t in result["tracks"]] == [3]  # one person, tracked
     assert all(r["model"]["demo"] is True and r["model"]["mark"] == "demo model"
                and "not evidence" in r["model"]["warning"] for r in results)
     assert results[2]["verdict"] == "UNKNOWN" and "no face" in results[2]["reason"]

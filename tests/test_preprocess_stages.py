@@ -65,6 +65,7 @@ def test_stages_step_over_bad_inputs_and_record_them(project):
     crops = np.load(project / "data/faces" / f"{with_faces.loc['real/good one.mp4', 'id']}.npz")
     assert crops["crops"].shape == (4, 96, 96, 3) and crops["crops"].dtype == np.uint8
     assert crops["frame_indices"].tolist() == [0, 2, 3, 5]
+    assert crops["tracks"].tolist() == [0, 0, 0, 0]
 
     metrics = json.loads((project / "metrics/faces.json").read_text())
     assert metrics == dict(videos=10, videos_with_faces=5, videos_no_face=1, videos_failed=4,
