@@ -6,6 +6,10 @@ status ok, no_face or the upstream error), data/faces/settings.json (the
 frame and face settings, which train passes on to check) and metrics/faces.json.
 With synthesize_fakes, each real video with faces also gets a self-blended
 fake <id>+sbi (stages.blend on its crops), labelled fake in the real one's group.
+With reuse_source_faces, a fake made from a real video of the data (its group,
+as DFDC's `original`) with the same frame count and size is not searched: its
+crops are cut where its source's faces are (the DFDC winner's way; DFDC is
+about 80 % fakes). faces.csv says so in faces_from.
 """
 import argparse
 import sys
@@ -33,11 +37,12 @@ from stages.common import (
     write_json,
     write_text_atomic,
 )
-from stages.faces import FaceDetector, faces_in_frames, save_faces
+from stages.faces import FaceDetector, crop_faces, find_faces, save_faces
 from stages.params import FACE_KEYS, FRAME_KEYS, read_params, read_settings, write_settings
 from stages.video import load_frames
 
-PARAMS = (*FACE_KEYS, "synthesize_fakes")
+PARAMS = (*FACE_KEYS, "synthesize_fakes", "reuse_source_faces")
+SAME_FOOTAGE = ("frame_count", "width", "height", "frames_kept")
 
 _detector = None
 
@@ -49,29 +54,43 @@ def start_detector(params):
                              params["small_faces"])
 
 
-def detect_one(job):
-    """Crop the faces of one video to FACES_DIR.
+def reusable_sources(manifest):
+    """{fake's id: its source's id} for each fake whose group is a usable real video of the
+    same footage (frame count, size, frames kept): its faces are where the source's are."""
+    rows = manifest.to_dict("records")
+    reals = {r["path"]: r for r in rows if r["label"] == "real" and r["status"] == "ok"}
+    return {r["id"]: reals[r["group"]]["id"] for r in rows
+            if r["label"] == "fake" and r["status"] == "ok" and r["group"] in reals
+            and all(r[key] == reals[r["group"]][key] for key in SAME_FOOTAGE)}
 
-    Returns its row for data/faces.csv, and with synthesize_fakes the row of
-    its self-blended fake (None otherwise).
+
+def detect_one(job):
+    """Crop the faces of one video to FACES_DIR: found in its frames, or given as its
+    source's (source_id, found faces) when it is a fake of the same footage.
+
+    Returns its row for data/faces.csv, with synthesize_fakes the row of its
+    self-blended fake (else None), and its faces without the crops.
     """
-    row, params = job
-    row = dict(row, frames=0, faces=0, frames_without_face=0)
+    row, params, source = job
+    row = dict(row, frames=0, faces=0, frames_without_face=0, faces_from="")
     if row["status"] != "ok":
-        return row, None
+        return row, None, None
     indices, frames = load_frames(FRAMES_DIR / f"{row['id']}.npz")
-    faces = faces_in_frames(_detector, indices, frames, params["face_margin"],
-                            params["face_size"], params["faces_per_frame"])
+    if source:
+        row["faces_from"], found = source
+    else:
+        found = find_faces(_detector, indices, frames, params["faces_per_frame"])
+    faces = crop_faces(indices, frames, found, params["face_margin"], params["face_size"])
     row.update(frames=len(frames), faces=len(faces["crops"]),
                frames_without_face=int(faces["frames_without_face"]))
     if not row["faces"]:
         row["status"] = "no_face"
         warn(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
-        return row, None
+        return row, None, None
     save_faces(row["id"], faces)
-    if params["synthesize_fakes"] and row["label"] == "real":
-        return row, synthesize_fake(row, faces, params["face_margin"])
-    return row, None
+    fake = synthesize_fake(row, faces, params["face_margin"]) \
+        if params["synthesize_fakes"] and row["label"] == "real" else None
+    return row, fake, found
 
 
 def synthesize_fake(row, faces, margin):
@@ -108,25 +127,35 @@ def main(argv=None):
 
     manifest = read_table(MANIFEST)
     frame_settings = read_settings(FRAME_SETTINGS, FRAME_KEYS)
-    columns = ["id", "path", "label", "group", "status"]
+    videos = manifest[["id", "path", "label", "group", "status"]].to_dict("records")
+    source_of = reusable_sources(manifest) if params["reuse_source_faces"] else {}
 
     cv2.setNumThreads(1)  # one video per core already
     start_detector(params)
     FACES_DIR.mkdir(parents=True, exist_ok=True)
-    results = parallel_map(detect_one, [(r, params) for r in manifest[columns].to_dict("records")],
-                           params["workers"], desc="detect_faces")
-    rows = [row for row, _ in results]
-    synthesized = [fake for _, fake in results if fake]
+    first = parallel_map(detect_one, [(v, params, None) for v in videos
+                                      if v["id"] not in source_of],
+                         params["workers"], desc="detect_faces")
+    found = {row["id"]: faces for row, _, faces in first if faces is not None}
+    reusing = [(v, params, (source_of[v["id"]], found[source_of[v["id"]]])
+                if source_of[v["id"]] in found else None) for v in videos if v["id"] in source_of]
+    second = parallel_map(detect_one, reusing, params["workers"],
+                          desc="detect_faces, fakes on their sources' faces") if reusing else []
+    by_id = {row["id"]: (row, fake) for row, fake, _ in first + second}
+    rows = [by_id[v["id"]][0] for v in videos]
+    synthesized = [by_id[v["id"]][1] for v in videos if by_id[v["id"]][1]]
 
     write_text_atomic(FACES_TABLE, pd.DataFrame(rows + synthesized).to_csv(index=False))
     counts = summary(pd.DataFrame(rows))
+    counts["videos_on_source_faces"] = int(sum(bool(row["faces_from"]) for row in rows))
     if params["synthesize_fakes"]:
         counts["synthesized_fakes"] = len(synthesized)
     write_json(FACES_METRICS, counts)
     write_settings(FACE_SETTINGS, {**frame_settings, **params}, FRAME_KEYS + FACE_KEYS)
     print(f"detect_faces: {counts['videos_with_faces']}/{counts['videos']} videos with faces, "
           f"{counts['faces']} faces in {counts['frames']} frames "
-          f"({counts['frames_without_face']} frames without a face)"
+          f"({counts['frames_without_face']} frames without a face; "
+          f"{counts['videos_on_source_faces']} fakes cropped where their source's faces are)"
           + (f", {len(synthesized)} self-blended fakes" if params["synthesize_fakes"] else ""),
           file=sys.stderr)
     if not counts["videos_with_faces"]:

@@ -126,34 +126,50 @@ def shift(a, b):
     return float(np.hypot(*centre) / max(side_a, side_b))
 
 
-def faces_in_frames(detector, indices, frames, margin, size, max_tracks=1):
-    """Detect every face, link them into tracks (people), keep the max_tracks tracks
-    seen in most frames (then the largest), and crop their faces.
+def find_faces(detector, indices, frames, max_tracks=1):
+    """Detect every face, link them into tracks (people), keep the max_tracks tracks seen
+    in most frames (then the largest).
 
-    Returns arrays: crops (N, size, size, 3) uint8 RGB, frame_indices (N,),
-    boxes (N, 4) in frame pixels, scores (N,), tracks (N,: 0 is the track seen
-    most), and frames_without_face (frames where no kept track has a face).
+    Returns arrays: frame_indices (N,), boxes (N, 4) in frame pixels, scores (N,),
+    tracks (N,: 0 is the track seen most), and frames_without_face (frames where
+    no kept track has a face).
     """
     found = [detector.detect(frame) for frame in frames]
     tracks = link_tracks([[box for box, _ in faces] for faces in found])
-    faces = [(index, frame, box, score, track)
-             for index, frame, frame_faces, frame_tracks in zip(indices, frames, found, tracks)
+    faces = [(index, box, score, track)
+             for index, frame_faces, frame_tracks in zip(indices, found, tracks)
              for (box, score), track in zip(frame_faces, frame_tracks)]
     kept = ranked_tracks(faces)[:max_tracks]
-    faces = [face for face in faces if face[4] in kept]
-    crops = [crop_face(frame, box, margin, size) for _, frame, box, _, _ in faces]
-    return dict(crops=np.array(crops, dtype=np.uint8).reshape(-1, size, size, 3),
-                frame_indices=np.array([f[0] for f in faces], dtype=np.int64),
-                boxes=np.array([f[2] for f in faces], dtype=np.float32).reshape(-1, 4),
-                scores=np.array([f[3] for f in faces], dtype=np.float32),
-                tracks=np.array([kept.index(f[4]) for f in faces], dtype=np.int64),
+    faces = [face for face in faces if face[3] in kept]
+    return dict(frame_indices=np.array([f[0] for f in faces], dtype=np.int64),
+                boxes=np.array([f[1] for f in faces], dtype=np.float32).reshape(-1, 4),
+                scores=np.array([f[2] for f in faces], dtype=np.float32),
+                tracks=np.array([kept.index(f[3]) for f in faces], dtype=np.int64),
                 frames_without_face=np.int64(len(frames) - len({f[0] for f in faces})))
+
+
+def crop_faces(indices, frames, found, margin, size):
+    """found (find_faces' arrays) with crops (N, size, size, 3) uint8 RGB cut from frames.
+
+    The frames may be another video's than the one the faces were found in,
+    as long as they are the same footage at the same frame indices.
+    """
+    position = {int(index): k for k, index in enumerate(indices)}
+    crops = [crop_face(frames[position[int(index)]], box, margin, size)
+             for index, box in zip(found["frame_indices"], found["boxes"])]
+    return dict(found, crops=np.array(crops, dtype=np.uint8).reshape(-1, size, size, 3))
+
+
+def faces_in_frames(detector, indices, frames, margin, size, max_tracks=1):
+    """find_faces, then crop_faces from the same frames."""
+    return crop_faces(indices, frames, find_faces(detector, indices, frames, max_tracks),
+                      margin, size)
 
 
 def ranked_tracks(faces):
     """Track numbers, the one with most faces first (ties: the larger mean box, then the first)."""
     faces_of = {}
-    for _, _, box, _, track in faces:
+    for _, box, _, track in faces:
         faces_of.setdefault(track, []).append((box[2] - box[0]) * (box[3] - box[1]))
     return sorted(faces_of, key=lambda t: (-len(faces_of[t]), -np.mean(faces_of[t]), t))
 

@@ -115,6 +115,7 @@ RULES = {
     "face_size": between(integer, 32, 1024, "use an integer in 32..1024"),
     "faces_per_frame": between(integer, 1, None, "use an integer >= 1"),
     "synthesize_fakes": (boolean, always, "use true or false"),
+    "reuse_source_faces": (boolean, always, "use true or false"),
     # split
     "test_size": between(number, 0.05, 0.5, "use a number in 0.05..0.5"),
     "val_size": between(number, 0.05, 0.5, "use a number in 0.05..0.5"),

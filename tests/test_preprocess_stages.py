@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from tests.conftest import run, set_params
+from stages.blend import random_blend, self_blend
 from tests.synth import face_frame, face_video, write_video
 
 
@@ -69,7 +70,7 @@ def test_stages_step_over_bad_inputs_and_record_them(project):
 
     metrics = json.loads((project / "metrics/faces.json").read_text())
     assert metrics == dict(videos=10, videos_with_faces=5, videos_no_face=1, videos_failed=4,
-                           frames=20, faces=16, frames_without_face=4)
+                           frames=20, faces=16, frames_without_face=4, videos_on_source_faces=0)
 
 
 def test_stage_fails_only_when_nothing_usable_remains(project):
@@ -143,3 +144,29 @@ def test_a_tilde_data_dir_is_refused_with_the_fix(project):
     done = run("python -m stages.extract_frames", project, check=False)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "'~/videos'" in done.stderr and "full path" in done.stderr
+
+
+def test_a_fake_of_its_sources_footage_is_cropped_where_the_source_faces_are(project):
+    videos = project / "videos"
+    shots = [face_frame(320, 240, 100, (160 + 3 * i, 120), shade=80 + i) for i in range(6)]
+    blend = random_blend(np.random.default_rng(0))
+    write_video(videos / "real.mp4", [frame for frame, _ in shots])
+    write_video(videos / "fake.mp4", [self_blend(frame, box, blend) for frame, box in shots])
+    face_video(videos / "other size.mp4", width=352)
+    (videos / "labels.csv").write_text("path,label,group\nreal.mp4,real,\n"
+                                       "fake.mp4,fake,real.mp4\nother size.mp4,fake,real.mp4\n")
+    set_params(project, frames_per_video=3)
+    run("python -m stages.extract_frames", project)
+    run("python -m stages.detect_faces", project)
+    faces = pd.read_csv(project / "data/faces.csv", keep_default_na=False).set_index("id")
+    assert faces["faces_from"].to_dict() == {"real": "", "fake": "real", "other_size": ""}
+    assert json.loads((project / "metrics/faces.json").read_text())["videos_on_source_faces"] == 1
+    real, fake = (np.load(project / "data/faces" / f"{i}.npz") for i in ("real", "fake"))
+    assert np.array_equal(real["boxes"], fake["boxes"])
+    assert np.array_equal(real["frame_indices"], fake["frame_indices"])
+    assert not np.array_equal(real["crops"], fake["crops"])  # cut from the fake's own frames
+
+    set_params(project, reuse_source_faces=False)
+    run("python -m stages.detect_faces", project)
+    faces = pd.read_csv(project / "data/faces.csv", keep_default_na=False)
+    assert (faces["faces_from"] == "").all() and (faces["status"] == "ok").all()
