@@ -4,7 +4,6 @@ import json
 import multiprocessing
 import os
 import re
-import signal
 import sys
 import unicodedata
 from pathlib import Path
@@ -113,28 +112,37 @@ def worker_count(workers):
     return workers or os.cpu_count() or 1
 
 
-def _exit_on_terminate(signum, frame):
-    raise SystemExit(128 + signum)
+def remove_temporaries(folder):
+    """Delete the temporaries atomic_path leaves in folder when its process is killed."""
+    for tmp in Path(folder).glob(".*.tmp*"):
+        tmp.unlink(missing_ok=True)
 
 
-def _start_worker():
-    """Pool.terminate() sends SIGTERM: exit through Python, so `finally` removes temporaries."""
-    signal.signal(signal.SIGTERM, _exit_on_terminate)
-
-
-def parallel_map(func, items, workers, desc):
+def parallel_map(func, items, workers, desc, writes_to=()):
     """func over items in order, in `workers` forked processes, with a progress bar.
 
     Workers inherit the parent's state (a detector built before the call); an
-    exception in one is raised again in the parent.
+    exception in one is raised again in the parent. When the map is
+    interrupted, the workers are killed and the temporaries they were writing
+    into the folders writes_to are removed.
     """
     items = list(items)
     workers = min(worker_count(workers), max(len(items), 1))
     bar = dict(total=len(items), desc=desc, unit="video", file=sys.stderr)
     if workers == 1:
         return [func(item) for item in tqdm(items, **bar)]
-    with multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker) as pool:
-        return list(tqdm(pool.imap(func, items), **bar))
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        results = list(tqdm(pool.imap(func, items), **bar))
+        pool.close()  # idle workers exit on their own; terminate() could kill one holding a lock
+        return results
+    except BaseException:
+        pool.terminate()  # kills and joins the workers
+        for folder in writes_to:
+            remove_temporaries(folder)
+        raise
+    finally:
+        pool.join()
 
 
 def new_figure(width, height):

@@ -135,11 +135,11 @@ def main(argv=None):
     FACES_DIR.mkdir(parents=True, exist_ok=True)
     first = parallel_map(detect_one, [(v, params, None) for v in videos
                                       if v["id"] not in source_of],
-                         params["workers"], desc="detect_faces")
+                         params["workers"], desc="detect_faces", writes_to=[FACES_DIR])
     found = {row["id"]: faces for row, _, faces in first if faces is not None}
     reusing = [(v, params, (source_of[v["id"]], found[source_of[v["id"]]])
                 if source_of[v["id"]] in found else None) for v in videos if v["id"] in source_of]
-    second = parallel_map(detect_one, reusing, params["workers"],
+    second = parallel_map(detect_one, reusing, params["workers"], writes_to=[FACES_DIR],
                           desc="detect_faces, fakes on their sources' faces") if reusing else []
     by_id = {row["id"]: (row, fake) for row, fake, _ in first + second}
     rows = [by_id[v["id"]][0] for v in videos]

@@ -58,7 +58,7 @@ def main(argv=None):
     cv2.setNumThreads(1)
     FRAMES_DIR.mkdir(parents=True, exist_ok=True)
     rows = parallel_map(extract_one, [(r, params) for r in videos.to_dict("records")],
-                        params["workers"], desc="extract_frames")
+                        params["workers"], desc="extract_frames", writes_to=[FRAMES_DIR])
 
     manifest = pd.DataFrame(rows)
     write_text_atomic(MANIFEST, manifest.to_csv(index=False))

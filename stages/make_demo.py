@@ -228,7 +228,7 @@ def main(argv=None):
     count = params["demo_clips_per_class"]
     cv2.setNumThreads(1)
     parallel_map(make_clip, [(i, params) for i in range(count)], params["workers"],
-                 desc="make_demo")
+                 desc="make_demo", writes_to=[DEMO_DIR / label for label in ("real", "fake")])
 
     write_text_atomic(DEMO_DIR / LABELS_CSV, labels_table(count).to_csv(index=False))
     print(f"make_demo: {count} real and {count} fake clips of {params['demo_frames']} frames, "

@@ -19,7 +19,8 @@ def slow_write(i):
         tmp.write_bytes(b"")
         time.sleep(60)
 
-sys.exit(run_command(lambda argv: parallel_map(slow_write, range(2), 2, "write")))
+sys.exit(run_command(lambda argv: parallel_map(slow_write, range(2), 2, "write",
+                                               writes_to=[sys.argv[1]])))
 """
 
 
