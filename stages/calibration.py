@@ -40,11 +40,12 @@ def fit_temperature(y_true, p_fake):
     return round(float(np.exp(fit.x)), 6)
 
 
-def equal_error_threshold(y_true, p_fake):
-    """The threshold where false positive and false negative rates (scikit-learn's ROC) meet."""
+def equal_error_point(y_true, p_fake):
+    """(error rate, threshold) where the false positive and false negative rates of
+    scikit-learn's ROC curve meet."""
     fpr, tpr, thresholds = skm.roc_curve(y_true, p_fake)
     i = int(np.argmin(np.abs((1 - tpr) - fpr)))
-    return round(float(min(thresholds[i], 1.0)), 6)
+    return float((fpr[i] + 1 - tpr[i]) / 2), round(float(min(thresholds[i], 1.0)), 6)
 
 
 def expected_calibration_error(y_true, p_fake, bins=ECE_BINS):

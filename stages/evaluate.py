@@ -42,7 +42,7 @@ from stages.calibration import (
     Decision,
     calibrate,
     calibration_metrics,
-    equal_error_threshold,
+    equal_error_point,
     expected_calibration_error,
     fit_temperature,
     write_card,
@@ -52,13 +52,6 @@ from stages.params import Preprocessing, read_params
 
 PARAMS = ("threshold", "uncertain_margin", "min_faces", "video_score", "batch_size")
 NAMES = {index: label for label, index in LABEL_INDEX.items()}
-
-
-def equal_error_rate(y_true, p_fake):
-    """The error rate where false positive and false negative rates meet on the ROC curve."""
-    fpr, tpr, _ = skm.roc_curve(y_true, p_fake)
-    i = np.argmin(np.abs((1 - tpr) - fpr))
-    return float((fpr[i] + 1 - tpr[i]) / 2)
 
 
 def classification_metrics(y_true, p_fake, threshold):
@@ -76,7 +69,7 @@ def classification_metrics(y_true, p_fake, threshold):
                f1=skm.f1_score(y_true, y_pred, zero_division=0),
                roc_auc=skm.roc_auc_score(y_true, p_fake) if both else None,
                average_precision=skm.average_precision_score(y_true, p_fake) if both else None,
-               eer=equal_error_rate(y_true, p_fake) if both else None,
+               eer=equal_error_point(y_true, p_fake)[0] if both else None,
                log_loss=skm.log_loss(y_true, np.clip(p_fake, 1e-7, 1 - 1e-7), labels=[0, 1]))
     return {k: (round(float(v), 6) if isinstance(v, float) else v) for k, v in out.items()}
 
@@ -141,8 +134,8 @@ def decide(params, val_frames):
     """The Decision fitted on the validation frames: temperature, then threshold."""
     temperature = fit_temperature(val_frames["y"], val_frames["p_raw"])
     if params["threshold"] == "auto":
-        threshold = equal_error_threshold(val_frames["y"],
-                                          calibrate(val_frames["p_raw"], temperature))
+        _, threshold = equal_error_point(val_frames["y"],
+                                         calibrate(val_frames["p_raw"], temperature))
         rule = THRESHOLD_RULE
     else:
         threshold, rule = params["threshold"], "set in params.yaml"

@@ -9,7 +9,7 @@ from stages.calibration import (
     UNCALIBRATED,
     Decision,
     calibrate,
-    equal_error_threshold,
+    equal_error_point,
     expected_calibration_error,
     fit_temperature,
     load_card,
@@ -45,8 +45,8 @@ def test_calibration_keeps_the_order_and_the_middle():
 def test_auto_threshold_is_where_false_positives_and_negatives_balance():
     y = [0, 0, 0, 0, 1, 1, 1, 1]
     p = [0.1, 0.2, 0.3, 0.6, 0.4, 0.7, 0.8, 0.9]
-    threshold = equal_error_threshold(y, p)
-    assert threshold == 0.6  # at 0.6: one real of four above, one fake of four below
+    rate, threshold = equal_error_point(y, p)
+    assert threshold == 0.6 and rate == 0.25  # at 0.6: one real of four above, one fake below
     predicted = np.array(p) >= threshold
     assert predicted[:4].sum() == 1 and (~predicted[4:]).sum() == 1
 
