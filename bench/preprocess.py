@@ -2,6 +2,7 @@
 
     python bench/preprocess.py --make-clips 4 bench/clips   # write 4 test clips first
     python bench/preprocess.py bench/clips
+    python bench/preprocess.py --detectors                  # the face detectors compared
 
 DIR is a data_dir (real/ and fake/ subfolders, labels.csv or metadata.json).
 Three ways of getting face boxes from the same videos, timed in one run:
@@ -14,6 +15,12 @@ Three ways of getting face boxes from the same videos, timed in one run:
 
 It also times our detector alone on the frames the stages stored, to compare
 ours with floor + detection (what is left is storing, reloading, overhead).
+
+--detectors compares the face detectors (hog, hog+mtcnn, mtcnn; each at
+detect_max_side 640 with small_faces) on generated 1080p footage that real
+datasets have: a dim room, a 40 px face in a wide shot, two people, and the
+ordinary clip: frames with a face, and seconds per frame (after a warm-up, so
+TensorFlow's import and MTCNN's loading are not counted).
 Times are wall clock and CPU (this process plus its worker processes); on a
 shared machine the CPU figures are the steadier ones. Only ours runs in
 parallel, so its wall-clock ratios depend on how many cores are free.
@@ -38,7 +45,7 @@ from stages import detect_faces, extract_frames  # noqa: E402
 from stages.common import FRAMES_DIR, worker_count  # noqa: E402
 from stages.faces import FaceDetector  # noqa: E402
 from stages.video import list_videos, load_frames, sample_indices  # noqa: E402
-from tests.synth import face_frame, write_video  # noqa: E402
+from tests.synth import dim_room, face_frame, paste_face, write_video  # noqa: E402
 
 CV_THREADS = cv2.getNumThreads()  # OpenCV's default in a fresh process
 
@@ -121,6 +128,52 @@ def detection_only(params):
     return (wall, cpu), found, len(frames)
 
 
+def hard_footage(n, width=1920, height=1080):
+    """{kind: n JPEG-stored BGR frames}: a dim room, a 40 px face, two people, ordinary."""
+    def shot(i, face_height, x=0.5, y=0.5):
+        return face_frame(width, height, face_height,
+                          (int(width * x) + 12 * i, int(height * y) + 5 * i))[0]
+
+    def two(i):
+        frame = shot(i, 330, 0.3)
+        paste_face(frame, 280, (int(width * 0.72) - 12 * i, height // 2))
+        return frame
+
+    footage = {"dim room": [dim_room(shot(i, 330 + 5 * i), 330, seed=i) for i in range(n)],
+               "40 px face": [shot(i, 40, 0.25, 0.7) for i in range(n)],
+               "two people": [two(i) for i in range(n)],
+               "ordinary": [shot(i, 330 + 5 * i) for i in range(n)]}
+    stored = lambda f: cv2.imdecode(cv2.imencode(".jpg", f)[1], cv2.IMREAD_COLOR)  # noqa: E731
+    return {kind: [stored(f) for f in frames] for kind, frames in footage.items()}
+
+
+def compare_detectors(n):
+    """Time hog, hog+mtcnn and mtcnn on hard_footage(n) and print the table."""
+    footage = hard_footage(n)
+    kinds = ("hog", "hog+mtcnn", "mtcnn")
+    print(f"{n} 1080p frames of each kind; detect_max_side 640, small_faces true; "
+          "frames with a face (faces), seconds per frame")
+    print(f"{'footage':12}" + "".join(f"{k:>22}" for k in kinds))
+    totals = {k: [0, 0, 0.0] for k in kinds}
+    rows = {name: [] for name in footage}
+    for kind in kinds:
+        detector = FaceDetector(kind, 640, small_faces=True)
+        detector.detect(footage["dim room"][0])  # warm-up: builds every model it will need
+        for name, frames in footage.items():
+            wall, _, found = timed(lambda: [len(detector.detect(f)) for f in frames])
+            with_face, faces = sum(map(bool, found)), sum(found)
+            rows[name].append(f"{with_face}/{n} ({faces}) {wall / n:7.3f} s")
+            for k, v in enumerate((with_face, faces, wall)):
+                totals[kind][k] += v
+    for name, cells in rows.items():
+        print(f"{name:12}" + "".join(f"{c:>22}" for c in cells))
+    print(f"{'all':12}" + "".join(f"{t[0]}/{4 * n} ({t[1]}) {t[2] / (4 * n):7.3f} s"
+                                 .rjust(22) for t in totals.values()))
+    cascade, mtcnn = totals["hog+mtcnn"], totals["mtcnn"]
+    print(f"hog+mtcnn / mtcnn: frames with a face {cascade[0]}/{mtcnn[0]} (target >= 1), "
+          f"time {cascade[2] / mtcnn[2]:.2f} (target <= 0.5)")
+
+
 @contextlib.contextmanager
 def working_dir(path):
     """chdir into path for the duration, then back."""
@@ -135,13 +188,20 @@ def working_dir(path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dir", type=Path, help="folder of videos (a valid data_dir)")
+    parser.add_argument("dir", type=Path, nargs="?", help="folder of videos (a valid data_dir)")
     parser.add_argument("--frames-per-video", type=int, default=32, help="default: 32")
     parser.add_argument("--workers", type=int, default=0,
                         help="processes for our stages; default 0 = all cores")
     parser.add_argument("--make-clips", type=int, metavar="N",
                         help="write N 10 s 1080p 30 fps face clips into DIR, then exit")
+    parser.add_argument("--detectors", type=int, nargs="?", const=8, metavar="N",
+                        help="compare the face detectors on N generated frames of each "
+                             "kind (default 8), then exit")
     args = parser.parse_args(argv)
+    if args.detectors:
+        return compare_detectors(args.detectors)
+    if args.dir is None:
+        parser.error("give DIR, or --detectors")
     if args.make_clips:
         return make_clips(args.dir, args.make_clips)
 

@@ -128,7 +128,7 @@ class Checker:
     def faces(self, indices, frames):
         p = self.prep
         return faces_in_frames(self.detector, indices, frames, p.face_margin, p.face_size,
-                               p.faces_per_frame)
+                               p.faces_per_frame, p.face_align)
 
     def check(self, path):
         """The verdict for one video, with per-frame scores and where the time went."""

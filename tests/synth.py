@@ -33,6 +33,18 @@ def paste_face(frame, face_height, center):
     return tuple(np.array(PHOTO_FACE_BOX) * scale + [x0, y0, x0, y0])
 
 
+def dim_room(frame, face_height, seed=0):
+    """frame as a dim room films it: darkened (gamma 1.8, 30 % gain), smeared by the
+    camera's low-light noise reduction (a blur of face_height / 22) and grainy.
+
+    dlib's HOG finds no face in it; MTCNN does.
+    """
+    rng = np.random.default_rng(seed)
+    dark = (frame.astype(np.float32) / 255) ** 1.8 * 255 * 0.3
+    dark = cv2.GaussianBlur(dark, (0, 0), face_height / 22) + rng.normal(0, 2, frame.shape)
+    return np.clip(dark, 0, 255).astype(np.uint8)
+
+
 def write_video(path, frames, fps=10, fourcc="mp4v"):
     """Write BGR frames to path with OpenCV's encoder."""
     path = Path(path)

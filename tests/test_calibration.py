@@ -35,6 +35,14 @@ def test_temperature_fitting_recovers_a_known_temperature_and_lowers_ece():
         expected_calibration_error(y, p) / 3
 
 
+def test_a_perfectly_separated_validation_set_does_not_make_every_answer_certain():
+    y = np.r_[np.ones(24), np.zeros(24)].astype(int)
+    p = np.r_[np.linspace(0.55, 0.7, 24), np.linspace(0.3, 0.45, 24)]  # separable, unsure
+    temperature = fit_temperature(y, p)
+    assert 0.1 < temperature < 1  # sharpened, but not to the bound (0.05)
+    assert 0.9 < calibrate(p, temperature)[y == 1].mean() < 25 / 26  # about its target
+
+
 def test_calibration_keeps_the_order_and_the_middle():
     p = np.array([0.01, 0.3, 0.5, 0.8, 0.999])
     out = calibrate(p, 2.0)

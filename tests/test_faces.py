@@ -1,10 +1,26 @@
-"""Face detection on downscaled frames, small-face fallback, square crops."""
+"""Face detection on downscaled frames, small-face fallback, MTCNN and the cascade,
+square and aligned crops, tracks."""
+import cv2
 import numpy as np
 import pytest
 
-from stages.faces import FaceDetector, crop_face, faces_in_frames, link_tracks
+from stages.faces import (
+    FACE_TEMPLATE,
+    FaceDetector,
+    align_face,
+    crop_face,
+    crop_faces,
+    faces_in_frames,
+    link_tracks,
+)
 from tests.conftest import ROOT, run
-from tests.synth import face_frame, paste_face
+from tests.synth import dim_room, face_frame, paste_face
+
+
+@pytest.fixture(scope="module")
+def cascade():
+    """hog+mtcnn, shared: its MTCNN (TensorFlow) is built once for the module."""
+    return FaceDetector("hog+mtcnn", 640, small_faces=True)
 
 
 def assert_box_near(found, drawn, tolerance):
@@ -121,3 +137,92 @@ def test_the_people_seen_most_are_kept_and_each_crop_knows_its_track():
     one = faces_in_frames(detector, [0, 5, 10, 15], frames, 1.3, 32, max_tracks=1)
     assert one["tracks"].tolist() == [0] * 4
     assert np.all(one["boxes"][:, 2] - one["boxes"][:, 0] > 110)  # the larger person
+
+
+def dark_frame(width=640, height=360, face_height=150):
+    frame, drawn = face_frame(width, height, face_height)
+    return dim_room(frame, face_height), drawn
+
+
+def test_a_dim_room_defeats_hog_and_the_cascade_falls_back_to_mtcnn(cascade):
+    frame, drawn = dark_frame()
+    assert FaceDetector("hog", 640, small_faces=True).detect(frame) == []
+    faces = cascade.detect(frame)
+    assert len(faces) == 1 and faces[0][1] >= 0.9  # MTCNN's confidence
+    assert_box_near(faces[0][0], drawn, 0.25)
+    assert not np.isnan(faces[0][2][[0, 1, 2, 4, 5]]).any()  # MTCNN's five landmarks
+
+
+def test_mtcnn_alone_finds_dark_faces_two_people_and_a_40_px_face_at_640():
+    detector = FaceDetector("mtcnn", 640, small_faces=False)
+    assert len(detector.detect(dark_frame()[0])) == 1
+    assert len(detector.detect(two_people(1)[0])) == 2
+    frame, drawn = face_frame(1920, 1080, 42, (400, 700))
+    faces = detector.detect(frame)
+    assert len(faces) == 1
+    assert_box_near(faces[0][0], drawn, 0.3)
+
+
+def test_the_cascade_still_finds_small_faces_and_two_people(cascade):
+    frame, drawn = face_frame(1920, 1080, face_height=42, center=(400, 700))
+    faces = cascade.detect(frame)
+    assert len(faces) == 1
+    assert_box_near(faces[0][0], drawn, 0.25)
+    assert len(cascade.detect(two_people(1)[0])) == 2
+
+
+def test_tensorflow_is_imported_only_when_hog_finds_nothing():
+    code = ("import sys\n"
+            "from stages.faces import FaceDetector\n"
+            "from tests.synth import face_frame, dim_room\n"
+            "detector = FaceDetector('hog+mtcnn', 640)\n"
+            "frame, _ = face_frame(640, 360, 150)\n"
+            "print(len(detector.detect(frame)), 'tensorflow' in sys.modules)\n"
+            "print(len(detector.detect(dim_room(frame, 150))), 'tensorflow' in sys.modules)")
+    done = run(["python", "-c", code], ROOT)
+    assert done.stdout.split() == ["1", "False", "1", "True"]
+
+
+def turned_face(angle, face_height=180):
+    """A 640 x 480 frame of the face turned by angle degrees about its centre."""
+    frame, box = face_frame(640, 480, face_height)
+    centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+    return cv2.warpAffine(frame, cv2.getRotationMatrix2D(centre, angle, 1), (640, 480))
+
+
+@pytest.mark.parametrize("kind,tolerance", [("hog", 2), ("mtcnn", 5)])
+def test_aligned_crops_put_the_eyes_at_their_template_places(kind, tolerance):
+    size, margin = 256, 1.3
+    target = size / 2 + (FACE_TEMPLATE[:2] - 0.5) * size / margin
+    detector = FaceDetector(kind, 640, small_faces=False)
+    eye_finder = FaceDetector("hog", 640, small_faces=False)  # dlib's landmarks, in the crop
+
+    def eyes_in(crop):
+        found = eye_finder.detect(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+        assert len(found) == 1
+        return found[0][2][:2]
+
+    for angle in (0, 20):
+        frame = turned_face(angle)
+        box, _, landmarks = detector.detect(frame)[0]
+        aligned = align_face(frame, box, landmarks, margin, size)
+        assert np.abs(eyes_in(aligned) - target).max() < tolerance, (kind, angle)
+    plain = crop_face(frame, box, margin, size)  # the turned face, not aligned
+    assert np.abs(eyes_in(plain) - target).max() > 4 * tolerance
+
+
+def test_a_failed_landmark_fit_keeps_the_plain_crop_and_says_so():
+    frame = turned_face(10)
+    found = faces_in_frames(FaceDetector(), [0], [frame], 1.3, 64)
+    box, landmarks = found["boxes"][0], found["landmarks"][0]
+    elsewhere = landmarks + (box[2] - box[0])  # a fit a whole face away from the box
+    missing = landmarks.copy()
+    missing[:2] = np.nan  # no eyes: one point left, too few to fit
+    faces = dict(frame_indices=np.zeros(3, np.int64), boxes=np.stack([box] * 3),
+                 landmarks=np.stack([landmarks, elsewhere, missing]))
+    cropped = crop_faces([0], [frame], faces, 1.3, 64, align=True)
+    assert cropped["aligned"].tolist() == [True, False, False]
+    plain = crop_face(frame, box, 1.3, 64)
+    assert (cropped["crops"][1] == plain).all() and (cropped["crops"][2] == plain).all()
+    assert not (cropped["crops"][0] == plain).all()
+    assert not crop_faces([0], [frame], faces, 1.3, 64)["aligned"].any()  # align off

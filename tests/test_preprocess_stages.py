@@ -30,7 +30,7 @@ def make_inputs(videos):
 
 def test_stages_step_over_bad_inputs_and_record_them(project):
     make_inputs(project / "videos")
-    set_params(project, frames_per_video=4)
+    set_params(project, frames_per_video=4, face_align=True)
     extract = run("python -m stages.extract_frames", project)
     detect = run("python -m stages.detect_faces", project)
 
@@ -67,10 +67,12 @@ def test_stages_step_over_bad_inputs_and_record_them(project):
     assert crops["crops"].shape == (4, 96, 96, 3) and crops["crops"].dtype == np.uint8
     assert crops["frame_indices"].tolist() == [0, 2, 3, 5]
     assert crops["tracks"].tolist() == [0, 0, 0, 0]
+    assert crops["aligned"].all() and crops["landmarks"].shape == (4, 6, 2)
 
     metrics = json.loads((project / "metrics/faces.json").read_text())
     assert metrics == dict(videos=10, videos_with_faces=5, videos_no_face=1, videos_failed=4,
-                           frames=20, faces=16, frames_without_face=4, videos_on_source_faces=0)
+                           frames=20, faces=16, frames_without_face=4, faces_not_aligned=0,
+                           videos_on_source_faces=0)
 
 
 def test_stage_fails_only_when_nothing_usable_remains(project):
