@@ -44,7 +44,8 @@ sys.path.insert(0, str(ROOT))
 from stages import detect_faces, extract_frames  # noqa: E402
 from stages.common import FRAMES_DIR, worker_count  # noqa: E402
 from stages.faces import FaceDetector  # noqa: E402
-from stages.video import list_videos, load_frames, sample_indices  # noqa: E402
+from stages.datasets import list_videos  # noqa: E402
+from stages.video import load_frames, sample_indices  # noqa: E402
 from tests.synth import dim_room, face_frame, paste_face, write_video  # noqa: E402
 
 CV_THREADS = cv2.getNumThreads()  # OpenCV's default in a fresh process

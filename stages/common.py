@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 # Where the stages read and write (the same paths dvc.yaml names).
 DEMO_DIR = Path("data/demo")
+LABELS_CSV = "labels.csv"      # a data_dir's list of videos: path,label[,group]
 FRAMES_DIR = Path("data/frames")
 MANIFEST = Path("data/manifest.csv")
 FACES_DIR = Path("data/faces")

@@ -1,18 +1,22 @@
-"""DVC stage detect_faces: sampled frames in, square face crops (one file per video) out.
+"""DVC stage detect_faces: sampled frames in, face crops (one file per video) out.
 
 Reads data/manifest.csv and data/frames/, writes data/faces/<id>.npz (crops,
 frame indices, boxes, scores, landmarks, tracks, whether each crop is aligned),
-data/faces.csv (one row per input video, with
-status ok, no_face or the upstream error), data/faces/settings.json (the
-frame and face settings, which train passes on to check) and metrics/faces.json.
+data/faces.csv (one row per input video, with status ok, no_face or the
+upstream error, and its group and official split for the split stage),
+data/faces/settings.json (the frame and face settings, which train passes on
+to check) and metrics/faces.json.
 With synthesize_fakes, each real video with faces also gets a self-blended
-fake <id>+sbi (stages.blend on its crops), labelled fake in the real one's group.
-With reuse_source_faces, a fake made from a real video of the data (its group,
-as DFDC's `original`) with the same frame count and size is not searched: its
-crops are cut where its source's faces are (the DFDC winner's way; DFDC is
-about 80 % fakes). faces.csv says so in faces_from. With face_align, crops are
-turned and scaled so the landmarks sit at fixed places; a face whose landmark
-fit fails keeps its unaligned crop and is counted (faces_not_aligned).
+fake <id>+sbi (stages.blend on its crops), labelled fake in the real one's
+group and split.
+With reuse_source_faces, a fake made from a real video of the data (its
+source: DFDC's `original`, a labels.csv group naming a video, FaceForensics++'s
+and Celeb-DF's target footage) with the same frame count and size is not
+searched: its crops are cut where its source's faces are (the DFDC winner's
+way; DFDC is about 80 % fakes). faces.csv says so in faces_from.
+With face_align, crops are turned and scaled so the landmarks sit at fixed
+places; a face whose landmark fit fails keeps its unaligned crop and is
+counted (faces_not_aligned).
 """
 import argparse
 import sys
@@ -58,13 +62,13 @@ def start_detector(params):
 
 
 def reusable_sources(manifest):
-    """{fake's id: its source's id} for each fake whose group is a usable real video of the
+    """{fake's id: its source's id} for each fake whose source is a usable real video of the
     same footage (frame count, size, frames kept): its faces are where the source's are."""
     rows = manifest.to_dict("records")
     reals = {r["path"]: r for r in rows if r["label"] == "real" and r["status"] == "ok"}
-    return {r["id"]: reals[r["group"]]["id"] for r in rows
-            if r["label"] == "fake" and r["status"] == "ok" and r["group"] in reals
-            and all(r[key] == reals[r["group"]][key] for key in SAME_FOOTAGE)}
+    return {r["id"]: reals[r["source"]]["id"] for r in rows
+            if r["label"] == "fake" and r["status"] == "ok" and r["source"] in reals
+            and all(r[key] == reals[r["source"]][key] for key in SAME_FOOTAGE)}
 
 
 def detect_one(job):
@@ -133,7 +137,8 @@ def main(argv=None):
 
     manifest = read_table(MANIFEST)
     frame_settings = read_settings(FRAME_SETTINGS, FRAME_KEYS)
-    videos = manifest[["id", "path", "label", "group", "status"]].to_dict("records")
+    videos = manifest[["id", "path", "label", "group", "source", "official_split", "status"]
+                      ].to_dict("records")
     source_of = reusable_sources(manifest) if params["reuse_source_faces"] else {}
 
     cv2.setNumThreads(1)  # one video per core already

@@ -1,8 +1,10 @@
 """DVC stage extract_frames: labelled videos in, sampled frames (one file per video) out.
 
-Reads data_dir (real/ and fake/ subfolders, labels.csv or DFDC metadata.json)
-and writes data/frames/<id>.npz, data/frames/settings.json (how frames were
-sampled and stored) and data/manifest.csv, one row per input video.
+Reads data_dir (any layout of stages.datasets: real/ and fake/ subfolders,
+labels.csv, DFDC, FaceForensics++, Celeb-DF) and writes data/frames/<id>.npz,
+data/frames/settings.json (how frames were sampled and stored) and
+data/manifest.csv, one row per input video with its label, group, source
+(the real footage a fake was made from) and official split.
 """
 import argparse
 import sys
@@ -22,10 +24,11 @@ from stages.common import (
     warn,
     write_text_atomic,
 )
+from stages.datasets import assign_ids, list_videos
 from stages.params import FRAME_KEYS, read_params, write_settings
-from stages.video import assign_ids, list_videos, read_sampled_frames, save_frames
+from stages.video import read_sampled_frames, save_frames
 
-PARAMS = ("data_dir", *FRAME_KEYS)
+PARAMS = ("data_dir", "dataset", "ff_compression", "ff_methods", *FRAME_KEYS)
 
 
 def extract_one(job):
@@ -52,7 +55,8 @@ def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = read_params(PARAMS + ("workers",))  # workers: how to run, not what; no DVC param
 
-    videos = list_videos(params["data_dir"])
+    videos = list_videos(params["data_dir"], params["dataset"], params["ff_compression"],
+                         params["ff_methods"])
     videos.insert(0, "id", assign_ids(videos["path"].tolist()))
 
     cv2.setNumThreads(1)

@@ -21,6 +21,7 @@ import pandas as pd
 from stages.blend import random_blend, self_blend
 from stages.common import (
     DEMO_DIR,
+    LABELS_CSV,
     DataError,
     atomic_path,
     parallel_map,
@@ -28,7 +29,6 @@ from stages.common import (
     write_text_atomic,
 )
 from stages.params import read_params
-from stages.video import LABELS_CSV
 
 PARAMS = ("demo_clips_per_class", "demo_frames", "demo_width", "demo_height", "demo_seed")
 FACE_PHOTO = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"

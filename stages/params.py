@@ -18,6 +18,11 @@ DETECTORS = ("hog", "cnn", "mtcnn", "hog+mtcnn")
 FRAME_FORMATS = ("jpg", "png")
 CLASS_WEIGHTS = ("balanced", "none")
 VIDEO_SCORES = ("mean", "max_track")
+DATASETS = ("auto", "labels", "dfdc", "faceforensics", "celeb-df", "folders")  # see datasets.py
+FF_COMPRESSIONS = ("raw", "c23", "c40")
+FF_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShifter",
+              "DeepFakeDetection")
+SPLIT_MODES = ("auto", "official", "grouped")
 SEED_MAX = 2**32 - 1  # NumPy's and scikit-learn's seeds are 32-bit unsigned
 
 
@@ -66,6 +71,15 @@ def weights_source(value):
     return value
 
 
+def methods(value):
+    """A tuple of FaceForensics++ method names: from a list, a comma-separated text, or 'all'."""
+    if isinstance(value, str):
+        value = FF_METHODS if value.strip() == "all" else [v.strip() for v in value.split(",")]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError
+    return tuple(text(v) for v in value)
+
+
 def threshold_value(value):
     """'auto', or a number."""
     if isinstance(value, str) and value.strip().lower() == "auto":
@@ -92,6 +106,10 @@ RULES = {
     "data_dir": (text, lambda v: not v.startswith("~"),
                  "give the folder's full path or a path relative to the project "
                  "(DVC does not expand '~')"),
+    "dataset": choice(*DATASETS),
+    "ff_compression": choice(*FF_COMPRESSIONS),
+    "ff_methods": (methods, lambda v: set(v) <= set(FF_METHODS),
+                   f"use all, or a list of some of {', '.join(FF_METHODS)}"),
     "seed": between(integer, 0, SEED_MAX, f"use an integer in 0..{SEED_MAX}"),
     "workers": between(integer, 0, None, "use 0 (all cores) or more"),
     # make_demo
@@ -118,6 +136,7 @@ RULES = {
     "synthesize_fakes": (boolean, always, "use true or false"),
     "reuse_source_faces": (boolean, always, "use true or false"),
     # split
+    "split_mode": choice(*SPLIT_MODES),
     "test_size": between(number, 0.05, 0.5, "use a number in 0.05..0.5"),
     "val_size": between(number, 0.05, 0.5, "use a number in 0.05..0.5"),
     # train

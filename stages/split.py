@@ -1,8 +1,12 @@
 """DVC stage split: videos (never frames) to train, val and test.
 
-Stratified by label; videos of one group (a fake and the real video it was
-made from) always share a split. Reads data/faces.csv, writes data/split.csv
-and metrics/split.json (counts, including the videos left out upstream).
+split_mode grouped: stratified by label, and videos of one group (a fake and
+the real videos it was made from) always share a split. split_mode official:
+the dataset's own split (FaceForensics++'s train/val/test.json, Celeb-DF's
+test list), with val carved by group from the official train when the
+dataset has no val; auto: official when the data has one. Reads
+data/faces.csv, writes data/split.csv and metrics/split.json (the mode, the
+counts, and the videos left out upstream or by the official split).
 """
 import argparse
 import sys
@@ -12,6 +16,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from stages.common import (
     FACES_TABLE,
+    ConfigError,
     LABEL_INDEX,
     SPLIT,
     SPLIT_METRICS,
@@ -24,15 +29,15 @@ from stages.common import (
 )
 from stages.params import read_params
 
-PARAMS = ("test_size", "val_size", "seed")
+PARAMS = ("split_mode", "test_size", "val_size", "seed")
 SPLITS = ("train", "val", "test")
 
 
-def hold_out(videos, fraction, seed):
+def hold_out(videos, fraction, seed, groups="group"):
     """A boolean mask: about `fraction` of the videos, whole groups, stratified by label."""
     folds = StratifiedGroupKFold(n_splits=max(2, round(1 / fraction)), shuffle=True,
                                  random_state=seed)
-    _, held = next(folds.split(videos, videos["label"], videos["group"]))
+    _, held = next(folds.split(videos, videos["label"], videos[groups]))
     mask = pd.Series(False, index=videos.index)
     mask.iloc[held] = True
     return mask
@@ -54,9 +59,32 @@ def assign_splits(videos, test_size, val_size, seed):
     return videos
 
 
-def check_splits(videos):
-    """The videos per label and split; DataError when a split lacks a class or a group
-    crosses splits (which would leak a source's footage from training into test)."""
+def official_splits(videos, val_size, seed):
+    """videos with a `split` column: their official split; when the dataset has no val,
+    val is carved from the official train by group (by footage, a fake with its source,
+    when the train's groups are too few: Celeb-DF's identities connect most videos)."""
+    videos = videos.copy()
+    videos["split"] = videos["official_split"]
+    if (videos["split"] == "val").any():
+        return videos
+    train = videos[videos["split"] == "train"]
+    try:
+        val = hold_out(train, val_size, seed)
+    except ValueError:
+        warn(f"the official train split's {len(train)} videos form {train['group'].nunique()} "
+             f"groups, too few to carve val from; val is carved by footage (a fake with its "
+             f"source) instead, so a person may be in both train and val")
+        val = hold_out(train.assign(footage=train["source"].where(train["source"] != "",
+                                                                   train["path"])),
+                       val_size, seed, groups="footage")
+    videos.loc[val[val].index, "split"] = "val"
+    return videos
+
+
+def check_splits(videos, official=False):
+    """The videos per label and split; DataError when a split lacks a class or (unless
+    the split is the dataset's official one) a group crosses splits, which would leak a
+    source's footage from training into test."""
     counts = pd.crosstab(videos["label"], videos["split"]).reindex(
         index=list(LABEL_INDEX), columns=SPLITS, fill_value=0)
     for label, row in counts.iterrows():
@@ -65,10 +93,16 @@ def check_splits(videos):
             raise DataError(f"class '{label}' has {usable} usable videos: too few to fill "
                             f"train, val and test ({row.to_dict()}); "
                             f"add videos or lower test_size/val_size")
-    crossing = videos.groupby("group")["split"].nunique() > 1
-    if crossing.any():
-        raise DataError(f"group '{crossing[crossing].index[0]}' crosses splits")
+    crossing = groups_across_splits(videos)
+    if crossing and not official:
+        raise DataError(f"group '{crossing[0]}' crosses splits")
     return counts
+
+
+def groups_across_splits(videos):
+    """The groups whose videos are in more than one split."""
+    splits = videos.groupby("group")["split"].nunique()
+    return splits[splits > 1].index.tolist()
 
 
 def main(argv=None):
@@ -80,18 +114,45 @@ def main(argv=None):
     left_out = table[table["status"] != "ok"]
     for row in left_out.itertuples():
         warn(f"{row.path}: left out ({row.status})")
+    official = use_official_split(params["split_mode"], usable)
 
-    videos = assign_splits(usable[["id", "path", "label", "group"]], **params)
-    counts = check_splits(videos)
+    columns = ["id", "path", "label", "group", "source"]
+    if official:
+        unnamed = usable[usable["official_split"] == ""]
+        if len(unnamed):
+            warn(f"{len(unnamed)} videos are in no official split (e.g. {unnamed['path'].iloc[0]});"
+                 f" left out")
+        named = usable[usable["official_split"] != ""]
+        videos = official_splits(named[columns + ["official_split"]], params["val_size"],
+                                 params["seed"]).drop(columns="official_split")
+    else:
+        videos = assign_splits(usable[columns], params["test_size"], params["val_size"],
+                               params["seed"])
+    counts = check_splits(videos, official)
 
     write_text_atomic(SPLIT, videos.to_csv(index=False))
-    summary = {split: {label: int(counts.loc[label, split]) for label in LABEL_INDEX}
-               for split in SPLITS}
+    summary = {"mode": "official" if official else "grouped"}
+    summary.update({split: {label: int(counts.loc[label, split]) for label in LABEL_INDEX}
+                    for split in SPLITS})
     summary["left_out"] = {"no_face": int((left_out["status"] == "no_face").sum()),
                            "error": int(left_out["status"].str.startswith("error").sum())}
+    if official:
+        summary["left_out"]["not_in_official_split"] = len(unnamed)
+        summary["groups_across_splits"] = len(groups_across_splits(videos))
     write_json(SPLIT_METRICS, summary)
-    print(f"split: {len(videos)} videos -> " + ", ".join(
-        f"{s} {int(counts[s].sum())}" for s in SPLITS) + f"; {len(left_out)} left out", file=sys.stderr)
+    print(f"split ({summary['mode']}): {len(videos)} videos -> " + ", ".join(
+        f"{s} {int(counts[s].sum())}" for s in SPLITS) + f"; {len(table) - len(videos)} left out",
+        file=sys.stderr)
+
+
+def use_official_split(mode, videos):
+    """Whether split_mode (auto, official, grouped) means the dataset's official split."""
+    has_official = bool((videos["official_split"] != "").any())
+    if mode == "official" and not has_official:
+        raise ConfigError("split_mode is official, but the data has no official split "
+                          "(FaceForensics++'s train/val/test.json or Celeb-DF's "
+                          "List_of_testing_videos.txt); use grouped or auto")
+    return mode == "official" or (mode == "auto" and has_official)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import pandas as pd
 from stages.faces import FaceDetector
 from stages.make_demo import clip_frames
 from stages.params import load_yaml
-from stages.video import list_videos
+from stages.datasets import list_videos
 from tests.conftest import ROOT, run, set_params
 from tests.synth import outside_box
 
