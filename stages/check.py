@@ -37,9 +37,8 @@ from stages.common import (
     save_figure,
     slug,
 )
-from stages.faces import FaceDetector, faces_in_frames
+from stages.crops import VideoCropper
 from stages.params import Preprocessing
-from stages.video import as_stored, read_sampled_frames
 
 NO_CARD_WARNING = ("This model has no card ({card}): what it was trained on is unknown and its "
                    "probabilities are not calibrated, so its verdicts are not evidence.")
@@ -116,19 +115,7 @@ class Checker:
         self.scope = model_scope(card, self.decision, found)
         from stages.model import load_classifier
         self.model = load_classifier(model_path)
-        self.detector = FaceDetector(self.prep.face_detector, self.prep.detect_max_side,
-                                     self.prep.small_faces)
-
-    def frames(self, path):
-        """The sampled frames as training saw them (same sampling, size and compression)."""
-        p = self.prep
-        indices, frames, _ = read_sampled_frames(path, p.frames_per_video, p.frame_max_side)
-        return indices, as_stored(frames, p.frame_format, p.jpeg_quality)
-
-    def faces(self, indices, frames):
-        p = self.prep
-        return faces_in_frames(self.detector, indices, frames, p.face_margin, p.face_size,
-                               p.faces_per_frame, p.face_align)
+        self.crops = VideoCropper(self.prep)
 
     def check(self, path):
         """The verdict for one video, with per-frame scores and where the time went."""
@@ -137,11 +124,11 @@ class Checker:
         result = dict(video=str(path), verdict="ERROR", p_fake=None, p_fake_raw=None,
                       frames_sampled=0, faces_found=0, seconds=0.0, model=self.scope)
         try:
-            indices, frames = self.frames(path)
+            indices, frames = self.crops.frames(path)
         except (SkipInput, cv2.error, OSError) as e:
             return dict(result, error=str(e), seconds=round(time.perf_counter() - clock[0], 3)), None
         clock.append(time.perf_counter())
-        faces = self.faces(indices, frames)
+        faces = self.crops.faces(indices, frames)
         clock.append(time.perf_counter())
         p_raw = fake_probabilities(self.model, faces["crops"], self.prep.img_size)
         clock.append(time.perf_counter())

@@ -20,6 +20,7 @@ from sklearn.calibration import calibration_curve
 from stages.common import (
     CARD,
     EVAL_METRICS,
+    FACES_DIR,
     LABEL_INDEX,
     MODEL,
     PLOTS_DIR,
@@ -74,7 +75,7 @@ def classification_metrics(y_true, p_fake, threshold):
     return {k: (round(float(v), 6) if isinstance(v, float) else v) for k, v in out.items()}
 
 
-def confusion_png(y_true, y_pred, path):
+def confusion_png(y_true, y_pred, path, title="test frames"):
     """The confusion matrix as a picture, counts and percentages in each cell."""
     cm = skm.confusion_matrix(y_true, y_pred, labels=[0, 1])
     fig, ax = new_figure(4.5, 4)
@@ -83,12 +84,11 @@ def confusion_png(y_true, y_pred, path):
         ax.text(j, i, f"{v}\n{100 * v / cm.sum():.1f}%", ha="center", va="center",
                 color="white" if v > cm.max() / 2 else "black")
     ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=["REAL", "FAKE"],
-           yticklabels=["REAL", "FAKE"], xlabel="predicted", ylabel="actual",
-           title="test frames")
+           yticklabels=["REAL", "FAKE"], xlabel="predicted", ylabel="actual", title=title)
     save_figure(fig, path)
 
 
-def roc_png(curves, path):
+def roc_png(curves, path, title="ROC, FAKE positive"):
     """ROC curves (frame and video level) with their AUC."""
     fig, ax = new_figure(4.5, 4)
     for level, (y_true, p_fake) in curves.items():
@@ -96,7 +96,7 @@ def roc_png(curves, path):
             fpr, tpr, _ = skm.roc_curve(y_true, p_fake)
             ax.plot(fpr, tpr, label=f"{level} (AUC {skm.roc_auc_score(y_true, p_fake):.3f})")
     ax.plot([0, 1], [0, 1], ":", color="grey")
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, FAKE positive")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title=title)
     ax.legend(loc="lower right")
     save_figure(fig, path)
 
@@ -115,12 +115,13 @@ def reliability_png(y_true, curves, path):
     save_figure(fig, path)
 
 
-def score(model, videos, img_size, batch_size):
-    """(frames, videos): each face crop's and each video's raw P(fake), with the labels."""
+def score(model, videos, img_size, batch_size, folder=FACES_DIR):
+    """(frames, videos): each face crop's and each video's raw P(fake), with the labels
+    (the crops files in folder)."""
     from stages.model import fake_probabilities
     frame_rows, video_rows = [], []
     for video in videos.itertuples():
-        faces = load_faces(video.id)
+        faces = load_faces(video.id, folder)
         p_raw = fake_probabilities(model, faces["crops"], img_size, batch_size)
         y = LABEL_INDEX[video.label]
         frame_rows += [dict(id=video.id, frame=int(i), track=int(t), y=y, p_raw=float(p))
@@ -154,6 +155,13 @@ def calibrated(frames, videos, decision):
     return frames, videos.assign(p_fake_raw=per_video("p_raw"), p_fake=per_video("p_fake"))
 
 
+def measured(frames, videos, threshold):
+    """The metrics of metrics/eval.json for calibrated frames and videos (with verdicts)."""
+    return dict(frames=level_metrics(frames, "p_raw", threshold),
+                videos={**level_metrics(videos, "p_fake_raw", threshold),
+                        "uncertain": int((videos["verdict"] == "UNCERTAIN").sum())})
+
+
 def level_metrics(table, raw, threshold):
     """Classification metrics of the calibrated P(fake), and calibration before and after."""
     return {**classification_metrics(table["y"], table["p_fake"], threshold),
@@ -180,9 +188,7 @@ def main(argv=None):
 
     threshold = decision.threshold
     report = dict(threshold=threshold, temperature=decision.temperature,
-                  frames=level_metrics(frames, "p_raw", threshold),
-                  videos={**level_metrics(videos, "p_fake_raw", threshold),
-                          "uncertain": int((videos["verdict"] == "UNCERTAIN").sum())},
+                  **measured(frames, videos, threshold),
                   videos_left_out=read_json(SPLIT_METRICS)["left_out"])
     write_json(EVAL_METRICS, report)
     write_text_atomic(PREDICTIONS, videos.drop(columns="y").to_csv(index=False))

@@ -289,21 +289,22 @@ def ranked_tracks(faces):
 
 # ---- the crops file: one per video ---------------------------------------------
 
-def faces_path(video_id):
-    """Where detect_faces keeps one video's crops."""
-    return FACES_DIR / f"{video_id}.npz"
+def faces_path(video_id, folder=FACES_DIR):
+    """Where one video's crops are kept: by detect_faces in FACES_DIR, by eval_faces in
+    the evaluation set's folder."""
+    return Path(folder) / f"{video_id}.npz"
 
 
-def save_faces(video_id, faces):
+def save_faces(video_id, faces, folder=FACES_DIR):
     """Write one video's crops and what crop_faces recorded of them."""
-    with atomic_path(faces_path(video_id)) as tmp:
+    with atomic_path(faces_path(video_id, folder)) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **faces)
 
 
-def load_faces(video_id):
+def load_faces(video_id, folder=FACES_DIR):
     """The arrays save_faces wrote for one video."""
-    with np.load(faces_path(video_id)) as z:
+    with np.load(faces_path(video_id, folder)) as z:
         return {key: z[key] for key in z.files}
 
 

@@ -6,6 +6,7 @@ value the stages would refuse is refused there too.
 """
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -80,6 +81,19 @@ def methods(value):
     return tuple(text(v) for v in value)
 
 
+def named_folders(value):
+    """{name: folder}: names of letters, digits, _ and - (they name stages and files),
+    folders as text, not ~/... (DVC does not expand '~'); empty (or nothing) for none."""
+    value = value or {}
+    if not isinstance(value, dict):
+        raise ValueError
+    for name, folder in value.items():
+        if not (isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9_-]+", name)) \
+                or text(folder).startswith("~"):
+            raise ValueError
+    return dict(value)
+
+
 def threshold_value(value):
     """'auto', or a number."""
     if isinstance(value, str) and value.strip().lower() == "auto":
@@ -107,6 +121,9 @@ RULES = {
                  "give the folder's full path or a path relative to the project "
                  "(DVC does not expand '~')"),
     "dataset": choice(*DATASETS),
+    "eval_sets": (named_folders, always,
+                  "use name: folder pairs, such as {celeb_df: /data/Celeb-DF-v2} (names of "
+                  "letters, digits, _ and -; full or project-relative folders), or {} for none"),
     "ff_compression": choice(*FF_COMPRESSIONS),
     "ff_methods": (methods, lambda v: set(v) <= set(FF_METHODS),
                    f"use all, or a list of some of {', '.join(FF_METHODS)}"),

@@ -37,7 +37,8 @@ def copy_project(dest):
     dest.mkdir(parents=True)
     shutil.copytree(ROOT / "stages", dest / "stages",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("dvc.yaml", "params.yaml", ".gitignore"):
+    for name in ("dvc.yaml", "params.yaml", ".gitignore", "metrics/eval/.gitkeep"):
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, dest / name)
     return dest
 

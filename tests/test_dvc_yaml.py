@@ -1,6 +1,7 @@
 """dvc.yaml against the code: DVC caches a stage correctly only if its lists are right."""
 import ast
 import importlib
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,8 @@ import yaml
 
 from tests.conftest import ROOT
 
-STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+STAGES = {name: spec.get("do", spec)  # a foreach stage's template
+          for name, spec in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].items()}
 
 
 def project_imports(module, seen=None):
@@ -28,7 +30,8 @@ def project_imports(module, seen=None):
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_stage_params_are_the_keys_its_code_reads(stage):
     module = importlib.import_module(f"stages.{stage}")
-    assert set(STAGES[stage].get("params", [])) == set(module.PARAMS)
+    declared = {key.split(".")[0] for key in STAGES[stage].get("params", [])}  # eval_sets.${key}
+    assert declared == set(module.PARAMS)
 
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
@@ -41,24 +44,19 @@ def test_workers_is_no_stage_parameter():
     assert all("workers" not in spec.get("params", []) for spec in STAGES.values())
 
 
-def declared_outputs():
-    """Every path dvc.yaml says a stage writes (outs, metrics and plots)."""
+def declared_outputs(templates=True):
+    """Every path dvc.yaml says a stage writes (outs, metrics and plots); a foreach stage's
+    as a pattern, ${key} standing for any set name (without templates: leave those out)."""
     paths = set()
     for spec in STAGES.values():
         for kind in ("outs", "metrics", "plots"):
             for entry in spec.get(kind, []):
-                paths.add(next(iter(entry)) if isinstance(entry, dict) else entry)
+                path = next(iter(entry)) if isinstance(entry, dict) else entry
+                if templates or "${" not in path:
+                    paths.add(path.replace("${key}", "*"))
     return paths
 
 
-def undeclared_files(project, tracked):
-    """Files under project that are neither tracked by git nor inside a declared output."""
-    outputs = declared_outputs()
-    found = []
-    for path in project.rglob("*"):
-        rel = path.relative_to(project).as_posix()
-        if (path.is_file() and rel not in tracked and not rel.startswith((".git/", ".dvc/"))
-                and "__pycache__" not in rel
-                and not any(rel == out or rel.startswith(f"{out}/") for out in outputs)):
-            found.append(rel)
-    return found
+def is_output(path, outputs):
+    """Whether path is one of the outputs or inside one."""
+    return any(fnmatch(path, out) or fnmatch(path, f"{out}/*") for out in outputs)

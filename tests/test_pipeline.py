@@ -7,12 +7,13 @@ import json
 import shutil
 
 import cv2
+import numpy as np
 import pandas as pd
 import pytest
 
 from tests.conftest import copy_project, init_repo, run, set_params
-from tests.test_dvc_yaml import declared_outputs
-from tests.synth import face_frame, write_video
+from tests.test_dvc_yaml import declared_outputs, is_output
+from tests.synth import face_frame, face_video, write_video
 
 SMALL = dict(demo_clips_per_class=6, demo_frames=12, demo_width=320, demo_height=240,
              frames_per_video=3, face_size=48, img_size=75, epochs=2, batch_size=8, workers=2)
@@ -40,7 +41,7 @@ def ran(output):
 
 def test_dvc_repro_runs_everything_and_writes_results(pipeline):
     project, output, _ = pipeline
-    assert ran(output) == {*PREPROCESSING_STAGES, "train", "evaluate"}
+    assert ran(output) == {*PREPROCESSING_STAGES, "train", "evaluate", "generalization"}
     for path in ("models/model.keras", "models/preprocessing.json", "models/training.json",
                  "models/card.json", "metrics/eval.json", "metrics/faces.json",
                  "metrics/split.json", "plots/confusion.csv", "plots/roc.csv",
@@ -83,12 +84,10 @@ def test_the_model_card_says_what_the_model_saw_and_how_sure_it_is(pipeline):
 
 def test_every_file_the_stages_write_is_a_declared_output(pipeline):
     _, _, written = pipeline
-    outputs = declared_outputs()
     by_dvc = {"dvc.lock"} | {p for p in written if p.endswith(".gitignore")}
-    undeclared = [p for p in written - by_dvc
-                  if not any(p == out or p.startswith(f"{out}/") for out in outputs)]
-    assert undeclared == []
-    assert all(any(p == out or p.startswith(f"{out}/") for p in written) for out in outputs)
+    assert [p for p in written - by_dvc if not is_output(p, declared_outputs())] == []
+    assert all(any(is_output(p, [out]) for p in written)
+               for out in declared_outputs(templates=False))  # the eval sets' come later
 
 
 def test_metrics_and_plots_show(pipeline):
@@ -177,9 +176,10 @@ def test_without_a_card_check_says_so_and_with_a_full_one_it_warns_of_nothing(pi
     assert "warning" not in full.stderr and "(" not in full.stdout.split("p(fake)")[0]
 
 
-def test_an_automatic_threshold_reruns_only_evaluate(pipeline):
+def test_an_automatic_threshold_reruns_only_evaluate_and_the_summary(pipeline):
     project, _, _ = pipeline
-    assert ran(run("dvc exp run -S threshold=auto", project).stdout) == {"evaluate"}
+    assert ran(run("dvc exp run -S threshold=auto", project).stdout) == {
+        "evaluate", "generalization"}
     decision = json.loads((project / "models/card.json").read_text())["decision"]
     assert decision["threshold_rule"] == "equal error rate on the validation frames"
     assert decision["threshold"] == json.loads((project / "metrics/eval.json").read_text())[
@@ -191,7 +191,7 @@ def test_an_automatic_threshold_reruns_only_evaluate(pipeline):
 def test_experiment_reruns_only_training_and_changes_metrics(pipeline, change):
     project, _, _ = pipeline
     output = run(f"dvc exp run -S {change}", project).stdout
-    assert ran(output) == {"train", "evaluate"}
+    assert ran(output) == {"train", "evaluate", "generalization"}
     diff = json.loads(run("dvc metrics diff --json", project).stdout)
     assert any(change["diff"] for metrics in diff.values() for change in metrics.values()), diff
     key, value = change.split("=")
@@ -199,3 +199,45 @@ def test_experiment_reruns_only_training_and_changes_metrics(pipeline, change):
     column = table[0].split(",").index(key)
     assert value in {row.split(",")[column] for row in table[1:]}
     run("git checkout -- . && dvc checkout -f", project)
+
+
+def evaluation_set(folder):
+    """Other data: two real and two fake clips in real/ and fake/."""
+    for i in range(2):
+        face_video(folder / "real" / f"r{i}.mp4", face_height=100 + 8 * i)
+        face_video(folder / "fake" / f"f{i}.mp4", face_height=104 + 8 * i)
+    return str(folder)
+
+
+def test_evaluation_sets_are_cropped_once_scored_after_training_and_summarised(pipeline, tmp_path):
+    project, _, _ = pipeline
+    first, second = evaluation_set(tmp_path / "first"), evaluation_set(tmp_path / "second")
+    set_params(project, eval_sets={"first": first})
+    assert ran(run("dvc repro", project).stdout) == {
+        "eval_faces@first", "eval_score@first", "generalization"}
+    report = json.loads((project / "metrics/eval/first.json").read_text())
+    assert report["videos"]["count"] == 4 and report["frames"]["count"] == 4 * 3
+    prep = json.loads((project / "models/preprocessing.json").read_text())
+    with np.load(next((project / "data/eval/first").glob("*.npz"))) as crops:
+        assert crops["crops"].shape[1:] == (prep["face_size"],) * 2 + (3,)
+        assert crops["aligned"].all() == prep["face_align"]
+    summary = json.loads((project / "metrics/generalization.json").read_text())
+    assert list(summary["sets"]) == ["own test split", "first"]
+    assert (project / "plots/generalization.png").read_bytes()[:4] == b"\x89PNG"
+
+    predicted = pd.read_csv(project / "data/eval/first-predictions.csv")  # check agrees
+    checked = json.loads(run(["python", "-m", "stages.check", "--json",
+                              f"{first}/{predicted['path'][0]}"], project).stdout)
+    assert checked["p_fake"] == pytest.approx(predicted["p_fake"][0], abs=1e-5)
+
+    set_params(project, eval_sets={"first": first, "second": second})
+    assert ran(run("dvc repro", project).stdout) == {
+        "eval_faces@second", "eval_score@second", "generalization"}
+    assert "metrics/eval/second.json" in run("dvc metrics show", project).stdout
+    set_params(project, epochs=1)  # retraining scores the sets again, without re-cropping
+    assert ran(run("dvc repro", project).stdout) == {
+        "train", "evaluate", "eval_score@first", "eval_score@second", "generalization"}
+
+    set_params(project, eval_sets={"mine": "data/demo"})
+    done = run("dvc repro", project, check=False)
+    assert done.returncode != 0 and "overlaps the training data_dir" in done.stderr

@@ -1,0 +1,74 @@
+"""DVC stage eval_score NAME: the model measured on an evaluation set, as evaluate measures
+its test split.
+
+Scores the crops eval_faces made (data/eval/NAME/), calibrates them with the
+temperature and decides with the threshold of the model card (models/card.json,
+fitted on the training data's validation split: nothing is fitted on the
+evaluation set), and writes metrics/eval/NAME.json (the keys of
+metrics/eval.json), data/eval/NAME-predictions.csv (each video's raw and
+calibrated P(fake) and verdict), plots/eval/NAME/confusion.png and
+plots/eval/NAME/roc.png.
+"""
+import argparse
+import sys
+
+from stages.calibration import load_card
+from stages.common import (
+    CARD,
+    EVAL_DIR,
+    EVAL_SETS_METRICS,
+    MODEL,
+    PLOTS_DIR,
+    PREPROCESSING,
+    DataError,
+    read_table,
+    run_command,
+    write_json,
+    write_text_atomic,
+)
+from stages.evaluate import calibrated, confusion_png, measured, roc_png, score
+from stages.params import Preprocessing, read_params
+
+PARAMS = ("batch_size",)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m stages.eval_score", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("name", help="an evaluation set: a key of eval_sets in params.yaml")
+    name = parser.parse_args(argv).name
+    params = read_params(PARAMS)
+    crops = EVAL_DIR / name
+    table = read_table(crops / "faces.csv")
+    videos = table[table["status"] == "ok"]
+    if videos.empty:
+        raise DataError(f"no video with faces in {crops / 'faces.csv'}")
+    decision, _ = load_card(CARD)
+    img_size = Preprocessing.load(PREPROCESSING).img_size
+
+    from stages.model import load_classifier
+    model = load_classifier(MODEL)
+    frames, videos = calibrated(*score(model, videos, img_size, params["batch_size"], crops),
+                                decision)
+    videos["verdict"] = [decision.verdict(p, n) for p, n in zip(videos["p_fake"], videos["faces"])]
+    report = dict(threshold=decision.threshold, temperature=decision.temperature,
+                  **measured(frames, videos, decision.threshold),
+                  videos_left_out={"no_face": int((table["status"] == "no_face").sum()),
+                                   "error": int(table["status"].str.startswith("error").sum())})
+    write_json(EVAL_SETS_METRICS / f"{name}.json", report)
+    write_text_atomic(EVAL_DIR / f"{name}-predictions.csv",
+                      videos.drop(columns="y").to_csv(index=False))
+    plots = PLOTS_DIR / "eval" / name
+    plots.mkdir(parents=True, exist_ok=True)
+    confusion_png(frames["y"], (frames["p_fake"] >= decision.threshold).astype(int),
+                  plots / "confusion.png", title=f"{name}: frames")
+    roc_png({"frames": (frames["y"], frames["p_fake"]), "videos": (videos["y"], videos["p_fake"])},
+            plots / "roc.png", title=f"{name}: ROC, FAKE positive")
+    f, v = report["frames"], report["videos"]
+    print(f"eval_score {name}: {len(frames)} frames, AUC {f['roc_auc']}, accuracy "
+          f"{f['accuracy']:.3f}; {len(videos)} videos, AUC {v['roc_auc']}, accuracy "
+          f"{v['accuracy']:.3f} -> {EVAL_SETS_METRICS / f'{name}.json'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(run_command(main))

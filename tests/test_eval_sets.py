@@ -1,0 +1,24 @@
+"""Evaluation sets: named folders of other data, never the training data."""
+import pytest
+
+from stages.common import ConfigError
+from stages.eval_faces import eval_folder
+
+
+def sets(**folders):
+    return dict(eval_sets=folders, data_dir="data/demo")
+
+
+def test_a_set_of_other_data_is_its_folder(tmp_path):
+    assert eval_folder("celeb", sets(celeb=str(tmp_path))) == str(tmp_path)
+
+
+@pytest.mark.parametrize("folder", ["data/demo", "data/demo/real", "data", "./data/demo/"])
+def test_the_training_data_inside_or_around_is_refused(folder):
+    with pytest.raises(ConfigError, match="overlaps the training data_dir"):
+        eval_folder("mine", sets(mine=folder))
+
+
+def test_an_unknown_set_names_the_sets_there_are():
+    with pytest.raises(ConfigError, match="no evaluation set 'x' in eval_sets .sets: a, b."):
+        eval_folder("x", sets(a="/a", b="/b"))
