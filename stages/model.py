@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from stages.common import ConfigError, atomic_path  # noqa: E402
-from stages.faces import count_crops, load_crops  # noqa: E402
+from stages.faces import crop_byte_ranges, load_crops  # noqa: E402
 
 
 def build_model(img_size, weights="none", dropout=0.0, bn_momentum=0.99):
@@ -60,20 +60,41 @@ def prepare_images(crops, img_size):
     return keras.applications.inception_resnet_v2.preprocess_input(images)
 
 
+def decode_crop(encoded):
+    """One stored crop's bytes as uint8 RGB: JPEG with libjpeg's accurate integer DCT, as
+    OpenCV decodes it (the same pixels that evaluate and check see), or PNG."""
+    return tf.cond(tf.strings.substr(encoded, 0, 2) == b"\xff\xd8",
+                   lambda: tf.io.decode_jpeg(encoded, channels=3, dct_method="INTEGER_ACCURATE"),
+                   lambda: tf.io.decode_png(encoded, channels=3))
+
+
 def crop_dataset(paths, labels, img_size, batch_size, seed=None, augment=None):
     """A tf.data pipeline of (images, labels) batches over face-crop files.
 
-    With a seed, videos and then crops are shuffled (reshuffled each epoch);
-    augment(crop, seed) is applied per crop with a seeded stateless random stream.
+    Each crop is read in place from its file and decoded by TensorFlow's own
+    ops: no Python runs per image. With a seed, videos and then crops are
+    shuffled (reshuffled each epoch); augment(crop, seed) is applied per crop
+    with a seeded stateless random stream.
     """
     face_size = load_crops(paths[0]).shape[1]
+    ranges = [crop_byte_ranges(p) for p in paths]
+    starts = tf.constant(np.concatenate([r[0] for r in ranges]), tf.int64)
+    lengths = tf.constant(np.concatenate([r[1] for r in ranges]), tf.int64)
+    bounds = np.cumsum([0] + [len(r[0]) for r in ranges])  # video k's crops: bounds[k]:[k+1]
 
-    def video_crops(path, label):
-        crops = tf.numpy_function(lambda p: load_crops(p.decode()), [path], tf.uint8)
-        crops.set_shape((None, face_size, face_size, 3))
-        return tf.data.Dataset.from_tensor_slices((crops, tf.fill(tf.shape(crops)[:1], label)))
+    def video_crops(first, last, path, label):
+        contents = tf.io.read_file(path)
 
-    ds = tf.data.Dataset.from_tensor_slices((list(map(str, paths)), np.asarray(labels, np.int32)))
+        def crop(start, length):
+            image = decode_crop(tf.strings.substr(contents, start, length))
+            image.set_shape((face_size, face_size, 3))
+            return image, label
+
+        return tf.data.Dataset.from_tensor_slices((starts[first:last], lengths[first:last])).map(
+            crop)
+
+    ds = tf.data.Dataset.from_tensor_slices((bounds[:-1], bounds[1:], list(map(str, paths)),
+                                             np.asarray(labels, np.int32)))
     if seed is not None:
         ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
     ds = ds.interleave(video_crops, cycle_length=4, num_parallel_calls=tf.data.AUTOTUNE,
@@ -87,7 +108,7 @@ def crop_dataset(paths, labels, img_size, batch_size, seed=None, augment=None):
             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.batch(batch_size).map(lambda x, y: (prepare_images(x, img_size), y),
                                   num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    batches = -(-sum(count_crops(p) for p in paths) // batch_size)
+    batches = -(-int(bounds[-1]) // batch_size)
     return ds.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
 
 

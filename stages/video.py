@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from stages.codec import pack, unpack
 from stages.common import SkipInput, atomic_path
 
 
@@ -121,39 +122,16 @@ def read_sampled_frames(path, k, max_side):
 
 # ---- storing frames: one file per video ----------------------------------------
 
-def encode_frame(frame, fmt, quality):
-    """Compressed bytes of a BGR frame: JPEG at `quality`, or lossless PNG."""
-    ext, flags = (".png", [cv2.IMWRITE_PNG_COMPRESSION, 3]) if fmt == "png" \
-        else (".jpg", [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    ok, buf = cv2.imencode(ext, frame, flags)
-    if not ok:
-        raise SkipInput(f"could not encode a frame as {fmt}")
-    return buf
-
-
-def decode_frame(buf):
-    """The BGR frame back from encode_frame's bytes."""
-    return cv2.imdecode(np.asarray(buf, dtype=np.uint8), cv2.IMREAD_COLOR)
-
-
-def as_stored(frames, fmt, quality):
-    """Frames exactly as the pipeline stores and reloads them (same compression)."""
-    return [decode_frame(encode_frame(f, fmt, quality)) for f in frames]
-
-
 def save_frames(path, indices, frames, fmt, quality):
     """Write one .npz holding a video's compressed frames; return its size in bytes."""
-    bufs = [encode_frame(f, fmt, quality) for f in frames]
-    offsets = np.cumsum([0] + [len(b) for b in bufs])
+    offsets, data = pack(frames, fmt, quality)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, indices=indices, offsets=offsets, data=np.concatenate(bufs))
+            np.savez(f, indices=indices, offsets=offsets, data=data)
     return Path(path).stat().st_size
 
 
 def load_frames(path):
     """(indices, BGR frames) from a file written by save_frames."""
     with np.load(path) as z:
-        data, offsets = z["data"], z["offsets"]
-        frames = [decode_frame(data[a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
-        return z["indices"], frames
+        return z["indices"], unpack(z["offsets"], z["data"])

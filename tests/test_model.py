@@ -4,13 +4,22 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from stages.faces import (  # noqa: E402
+    crop_byte_ranges,
+    crop_face,
+    load_crops,
+    save_faces,
+    stored_crops,
+)
 from stages.model import (  # noqa: E402
     augmenter,
     build_model,
     crop_dataset,
+    decode_crop,
     learning_rate,
     prepare_images,
 )
+from tests.synth import face_frame  # noqa: E402
 
 
 def test_model_has_the_2020_head_and_every_layer_trainable():
@@ -48,9 +57,9 @@ def write_crops(folder, n_videos, per_video, size=32):
     paths = []
     for v in range(n_videos):
         crops = np.stack([np.full((size, size, 3), 10 * v + c, np.uint8) for c in range(per_video)])
-        path = folder / f"v{v}.npz"
-        np.savez(path, crops=crops, frame_indices=np.arange(per_video))
-        paths.append(path)
+        save_faces(f"v{v}", dict(crops=crops, frame_indices=np.arange(per_video)), "png", 95,
+                   folder)  # lossless: each pixel still says (video, crop)
+        paths.append(folder / f"v{v}.npz")
     return paths
 
 
@@ -84,3 +93,17 @@ def test_crop_dataset_is_seeded_and_reshuffled_each_epoch(tmp_path):
 def test_augmenter_is_off_when_every_option_is():
     assert augmenter(False, 0, 0.0, 0.0) is None
 
+
+
+def test_crops_are_stored_encoded_and_tensorflow_decodes_what_python_does(tmp_path):
+    frame, box = face_frame(640, 480, face_height=240)
+    crop = crop_face(frame, box, 1.3, 299)  # the 2020 recipe's crop size
+    save_faces("v", dict(crops=crop[None], frame_indices=np.arange(1)), "jpg", 95, tmp_path)
+    path = tmp_path / "v.npz"
+    assert path.stat().st_size * 5 < crop.nbytes  # at least 5x smaller than raw pixels
+    python = load_crops(path)[0]
+    assert np.abs(python.astype(int) - crop).mean() < 3  # JPEG at quality 95
+    (start,), (length,) = crop_byte_ranges(path)
+    encoded = path.read_bytes()[start:start + length]
+    assert (decode_crop(encoded).numpy() == python).all()  # train sees what evaluate sees
+    assert (stored_crops(crop[None], "jpg", 95)[0] == python).all()  # and check

@@ -7,10 +7,10 @@ import json
 import shutil
 
 import cv2
-import numpy as np
 import pandas as pd
 import pytest
 
+from stages.faces import load_faces
 from tests.conftest import copy_project, init_repo, run, set_params
 from tests.test_dvc_yaml import declared_outputs, is_output
 from tests.synth import face_frame, face_video, write_video
@@ -218,9 +218,10 @@ def test_evaluation_sets_are_cropped_once_scored_after_training_and_summarised(p
     report = json.loads((project / "metrics/eval/first.json").read_text())
     assert report["videos"]["count"] == 4 and report["frames"]["count"] == 4 * 3
     prep = json.loads((project / "models/preprocessing.json").read_text())
-    with np.load(next((project / "data/eval/first").glob("*.npz"))) as crops:
-        assert crops["crops"].shape[1:] == (prep["face_size"],) * 2 + (3,)
-        assert crops["aligned"].all() == prep["face_align"]
+    crops = load_faces(next((project / "data/eval/first").glob("*.npz")).stem,
+                       project / "data/eval/first")
+    assert crops["crops"].shape[1:] == (prep["face_size"],) * 2 + (3,)
+    assert crops["aligned"].all() == prep["face_align"]
     summary = json.loads((project / "metrics/generalization.json").read_text())
     assert list(summary["sets"]) == ["own test split", "first"]
     assert (project / "plots/generalization.png").read_bytes()[:4] == b"\x89PNG"

@@ -5,8 +5,9 @@ import wave
 import numpy as np
 import pandas as pd
 
-from tests.conftest import run, set_params
 from stages.blend import random_blend, self_blend
+from stages.faces import load_faces
+from tests.conftest import run, set_params
 from tests.synth import face_frame, face_video, write_video
 
 
@@ -63,7 +64,7 @@ def test_stages_step_over_bad_inputs_and_record_them(project):
     assert sorted(p.stem for p in (project / "data/faces").glob("*.npz")) == sorted(with_faces["id"])
     settings = json.loads((project / "data/faces/settings.json").read_text())
     assert settings["frames_per_video"] == 4 and settings["face_margin"] == 1.3
-    crops = np.load(project / "data/faces" / f"{with_faces.loc['real/good one.mp4', 'id']}.npz")
+    crops = load_faces(with_faces.loc["real/good one.mp4", "id"], project / "data/faces")
     assert crops["crops"].shape == (4, 96, 96, 3) and crops["crops"].dtype == np.uint8
     assert crops["frame_indices"].tolist() == [0, 2, 3, 5]
     assert crops["tracks"].tolist() == [0, 0, 0, 0]
@@ -163,7 +164,7 @@ def test_a_fake_of_its_sources_footage_is_cropped_where_the_source_faces_are(pro
     faces = pd.read_csv(project / "data/faces.csv", keep_default_na=False).set_index("id")
     assert faces["faces_from"].to_dict() == {"real": "", "fake": "real", "other_size": ""}
     assert json.loads((project / "metrics/faces.json").read_text())["videos_on_source_faces"] == 1
-    real, fake = (np.load(project / "data/faces" / f"{i}.npz") for i in ("real", "fake"))
+    real, fake = (load_faces(i, project / "data/faces") for i in ("real", "fake"))
     assert np.array_equal(real["boxes"], fake["boxes"])
     assert np.array_equal(real["frame_indices"], fake["frame_indices"])
     assert not np.array_equal(real["crops"], fake["crops"])  # cut from the fake's own frames

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from stages.faces import save_faces
 from stages.params import FACE_KEYS, FRAME_KEYS, write_settings
 
 from tests.conftest import run, set_params
@@ -26,8 +27,8 @@ def test_imagenet_weights_offline_say_which_parameter_to_change(project):
     rows = []
     for i, (label, split) in enumerate([("real", "train"), ("fake", "train"),
                                          ("real", "val"), ("fake", "val")]):
-        np.savez(faces / f"v{i}.npz", crops=np.zeros((2, 32, 32, 3), np.uint8),
-                 frame_indices=np.arange(2))
+        save_faces(f"v{i}", dict(crops=np.zeros((2, 32, 32, 3), np.uint8),
+                                 frame_indices=np.arange(2)), "jpg", 95, faces)
         rows.append(dict(id=f"v{i}", path=f"v{i}.mp4", label=label, group=f"v{i}", split=split))
     pd.DataFrame(rows).to_csv(project / "data" / "split.csv", index=False)
     params = yaml.safe_load((project / "params.yaml").read_text())

@@ -3,9 +3,9 @@ import cv2
 import numpy as np
 import pytest
 
+from stages.codec import as_stored
 from stages.common import SkipInput
 from stages.video import (
-    as_stored,
     load_frames,
     read_sampled_frames,
     sample_indices,
