@@ -188,6 +188,7 @@ def main(argv=None):
 
     threshold = decision.threshold
     report = dict(threshold=threshold, temperature=decision.temperature,
+                  model_epoch=training["training"]["kept_epoch"],
                   **measured(frames, videos, threshold),
                   videos_left_out=read_json(SPLIT_METRICS)["left_out"])
     write_json(EVAL_METRICS, report)

@@ -54,6 +54,24 @@ class StopAtAccuracy(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class KeepBestEpoch(keras.callbacks.Callback):
+    """Remember the weights of the epoch with the lowest validation loss, and put them back
+    when training ends; `epoch` is that epoch (counted from 1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.best, self.epoch, self.weights = np.inf, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("val_loss", np.inf)
+        if loss < self.best:
+            self.best, self.epoch, self.weights = loss, epoch + 1, self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self.weights is not None:
+            self.model.set_weights(self.weights)
+
+
 def prepare_images(crops, img_size):
     """uint8 RGB face crops -> the backbone's input: resized, then its own preprocess_input."""
     images = tf.image.resize(tf.cast(crops, tf.float32), (img_size, img_size))

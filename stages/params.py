@@ -24,6 +24,7 @@ FF_COMPRESSIONS = ("raw", "c23", "c40")
 FF_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShifter",
               "DeepFakeDetection")
 SPLIT_MODES = ("auto", "official", "grouped")
+KEEP_EPOCHS = ("last", "best")
 SEED_MAX = 2**32 - 1  # NumPy's and scikit-learn's seeds are 32-bit unsigned
 
 
@@ -167,6 +168,7 @@ RULES = {
     "lr_decay": between(number, 0, None, "use a number >= 0"),
     "batch_size": between(integer, 1, None, "use an integer >= 1"),
     "epochs": between(integer, 1, None, "use an integer >= 1"),
+    "keep_epoch": choice(*KEEP_EPOCHS),
     "target_accuracy": (number, lambda v: 0 < v <= 1, "use a number in (0, 1]"),
     "class_weight": choice(*CLASS_WEIGHTS),
     "augment_flip": (boolean, always, "use true or false"),

@@ -35,7 +35,7 @@ from stages.faces import count_crops, faces_path
 from stages.params import FACE_KEYS, FRAME_KEYS, Preprocessing, read_params, read_settings
 
 PARAMS = ("data_dir", "seed", "weights", "img_size", "dropout", "bn_momentum", "lr", "lr_decay",
-          "batch_size", "epochs", "target_accuracy", "class_weight", "augment_flip",
+          "batch_size", "epochs", "target_accuracy", "keep_epoch", "class_weight", "augment_flip",
           "augment_jpeg", "augment_brightness", "augment_contrast")
 
 
@@ -63,26 +63,28 @@ def data_summary(split, data_dir):
                                    for s in ("train", "val", "test")})
 
 
-def training_summary(params, history):
-    """The initial weights, epochs run and why training stopped, the last validation metrics."""
+def training_summary(params, history, kept):
+    """The initial weights, epochs run and why training stopped, the epoch kept (counted
+    from 1) and its validation metrics."""
     epochs_run = len(history["loss"])
     stopped = (f"training accuracy reached target_accuracy {params['target_accuracy']}"
                if history["accuracy"][-1] >= params["target_accuracy"]
                else f"ran all {params['epochs']} epochs")
     return dict(architecture="InceptionResNetV2, global average pooling, dropout, 2-way softmax",
                 weights=params["weights"], img_size=params["img_size"], epochs_run=epochs_run,
-                stopped=stopped,
-                validation={k[4:]: round(float(v[-1]), 6) for k, v in history.items()
+                stopped=stopped, keep_epoch=params["keep_epoch"], kept_epoch=kept,
+                validation={k[4:]: round(float(v[kept - 1]), 6) for k, v in history.items()
                             if k.startswith("val_")})
 
 
-def curve_png(history, metric, path):
-    """The 2020 work's plot: a metric per epoch, train vs validation."""
+def curve_png(history, metric, kept, path):
+    """The 2020 work's plot: a metric per epoch, train vs validation, and the epoch kept."""
     fig, ax = new_figure(6, 4)
     epochs = range(1, len(history[metric]) + 1)
     ax.plot(epochs, history[metric], "o-", label="train")
     if f"val_{metric}" in history:
         ax.plot(epochs, history[f"val_{metric}"], "o-", label="validation")
+    ax.axvline(kept, color="grey", linestyle=":", label=f"kept: epoch {kept}")
     ax.set(xlabel="epoch", ylabel=metric, title=f"model {metric}")
     ax.legend()
     save_figure(fig, path)
@@ -107,6 +109,7 @@ def main(argv=None):
 
     from dvclive import Live
     from stages.model import (
+        KeepBestEpoch,
         StopAtAccuracy,
         augmenter,
         build_model,
@@ -135,24 +138,28 @@ def main(argv=None):
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=False)  # XLA takes minutes to compile this model on a CPU
 
+    keeper = KeepBestEpoch()  # used with keep_epoch: best
     with Live("dvclive", dvcyaml=None, save_dvc_exp=False) as live:
         history = model.fit(train_ds, validation_data=val_ds, epochs=params["epochs"],
                             class_weight=class_weights(crop_labels, params["class_weight"]),
                             callbacks=[DVCLiveCallback(live=live),
-                                       StopAtAccuracy(params["target_accuracy"])],
+                                       StopAtAccuracy(params["target_accuracy"]),
+                                       *([keeper] if params["keep_epoch"] == "best" else [])],
                             shuffle=False, verbose=2)  # crop_dataset shuffles
 
+    kept = keeper.epoch or len(history.history["loss"])  # KeepBestEpoch put its weights back
     save_model(model, MODEL)
     Preprocessing(**crop_settings, img_size=params["img_size"]).save(PREPROCESSING)
     write_json(TRAINING, dict(
         data=data_summary(split, params["data_dir"]),
-        training=training_summary(params, history.history),
+        training=training_summary(params, history.history, kept),
         versions=dict(python=platform.python_version(), tensorflow=tf.__version__,
                       keras=keras.__version__, numpy=np.__version__)))
     for metric in ("accuracy", "loss"):
-        curve_png(history.history, metric, PLOTS_DIR / f"{metric}.png")
+        curve_png(history.history, metric, kept, PLOTS_DIR / f"{metric}.png")
     print(f"train: {len(history.history['loss'])} epochs on {len(crop_labels)} crops of "
-          f"{len(train)} videos -> {MODEL}", file=sys.stderr)
+          f"{len(train)} videos, epoch {kept} kept ({params['keep_epoch']}) -> {MODEL}",
+          file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from stages.faces import (  # noqa: E402
     stored_crops,
 )
 from stages.model import (  # noqa: E402
+    KeepBestEpoch,
     augmenter,
     build_model,
     crop_dataset,
@@ -107,3 +108,16 @@ def test_crops_are_stored_encoded_and_tensorflow_decodes_what_python_does(tmp_pa
     encoded = path.read_bytes()[start:start + length]
     assert (decode_crop(encoded).numpy() == python).all()  # train sees what evaluate sees
     assert (stored_crops(crop[None], "jpg", 95)[0] == python).all()  # and check
+
+
+def test_keep_best_epoch_puts_back_the_weights_of_the_lowest_validation_loss():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    keeper = KeepBestEpoch()
+    keeper.set_model(model)
+    seen = []
+    for epoch, val_loss in enumerate([0.9, 0.4, 0.7]):  # epoch 2 is the best
+        model.set_weights([np.full((2, 1), epoch, np.float32), np.zeros(1, np.float32)])
+        seen.append(model.get_weights()[0].copy())
+        keeper.on_epoch_end(epoch, {"val_loss": val_loss})
+    keeper.on_train_end()
+    assert keeper.epoch == 2 and (model.get_weights()[0] == seen[1]).all()

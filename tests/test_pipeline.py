@@ -75,6 +75,8 @@ def test_the_model_card_says_what_the_model_saw_and_how_sure_it_is(pipeline):
     assert card["scope"]["demo"] is True and "not evidence" in card["scope"]["warning"]
     assert set(card["versions"]) >= {"tensorflow", "keras", "python"}
     assert card["training"]["weights"] == "none" and card["training"]["epochs_run"] <= 2
+    assert card["training"]["keep_epoch"] == "last"
+    assert card["training"]["kept_epoch"] == card["training"]["epochs_run"]
     assert card["decision"]["threshold"] == 0.5 and card["decision"]["temperature"] > 0
     assert card["test"]["frames"]["count"] == json.loads(
         (project / "metrics/eval.json").read_text())["frames"]["count"]
