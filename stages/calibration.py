@@ -80,11 +80,15 @@ def video_probability(frame_probabilities, tracks=None, rule="mean"):
     mean: over all crops (the 2020 work's rule). max_track: the highest of
     the tracks' means, so a video with one fake person among real ones is fake.
     """
-    p = np.asarray(frame_probabilities, dtype=np.float64)
     if rule == "max_track" and tracks is not None:
-        tracks = np.asarray(tracks)
-        return float(max(p[tracks == t].mean() for t in np.unique(tracks)))
-    return float(np.mean(p))
+        return max(track_means(frame_probabilities, tracks).values())
+    return float(np.mean(np.asarray(frame_probabilities, dtype=np.float64)))
+
+
+def track_means(frame_probabilities, tracks):
+    """{track: the mean P(fake) of its crops}, one entry per person."""
+    p, tracks = np.asarray(frame_probabilities, dtype=np.float64), np.asarray(tracks)
+    return {int(t): float(p[tracks == t].mean()) for t in np.unique(tracks)}
 
 
 # ---- the decision ------------------------------------------------------------------

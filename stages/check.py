@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from stages.calibration import UNCALIBRATED, calibrate, load_card
+from stages.calibration import UNCALIBRATED, calibrate, load_card, track_means
 from stages.common import (
     CARD,
     MODEL,
@@ -138,9 +138,8 @@ class Checker:
         result.update(frames_sampled=len(frames), faces_found=len(p_raw),
                       frame_indices=faces["frame_indices"].tolist(), frame_tracks=tracks.tolist(),
                       frame_p_fake=[round(float(p), 6) for p in p_frames],
-                      tracks=[dict(track=int(t), faces=int(np.sum(tracks == t)),
-                                   p_fake=round(float(np.mean(p_frames[tracks == t])), 6))
-                              for t in np.unique(tracks)],
+                      tracks=[dict(track=t, faces=int(np.sum(tracks == t)), p_fake=round(p, 6))
+                              for t, p in track_means(p_frames, tracks).items()],
                       seconds=round(clock[-1] - clock[0], 3),
                       timing=dict(zip(("decode", "faces", "model"),
                                       np.round(np.diff(clock), 3).tolist())))

@@ -341,18 +341,18 @@ def celeb_names(folder, stem):
 
 def _from_celeb_df(root):
     rows, people, footage = [], [], {}
-    for folder, label in zip(CELEB_FOLDERS, ("real", "real", "fake")):
+    for folder, label in zip(CELEB_FOLDERS, ("real", "real", "fake")):  # reals before fakes
         for path in sorted(video_entries(root / folder)):
             who, clip = celeb_names(folder, path.stem)
-            rows.append(dict(path=path.relative_to(root).as_posix(), label=label, clip=clip))
+            rows.append(dict(path=path.relative_to(root).as_posix(), label=label,
+                             source=footage.get(clip, "") if label == "fake" else ""))
             people.append(who)
             if folder == "Celeb-real":
                 footage[clip] = rows[-1]["path"]
     listed, test = celeb_test_list(root)
     for row, group in zip(rows, connected_groups(people)):
-        row.update(group=group, source=footage.get(row.pop("clip"), "") if row["label"] == "fake"
-                   else "")
-        row["official_split"] = ("test" if row["path"] in test else "train") if listed else ""
+        row.update(group=group, official_split=("test" if row["path"] in test else "train")
+                   if listed else "")
     where = [row["path"] for row in rows]
     known = set(where)
     for line, path, label in listed:  # listed for test but not in the folder: a row, which

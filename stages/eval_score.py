@@ -50,7 +50,6 @@ def main(argv=None):
     model = load_classifier(MODEL)
     frames, videos = calibrated(*score(model, videos, img_size, params["batch_size"], crops),
                                 decision)
-    videos["verdict"] = [decision.verdict(p, n) for p, n in zip(videos["p_fake"], videos["faces"])]
     report = dict(threshold=decision.threshold, temperature=decision.temperature,
                   **measured(frames, videos, decision.threshold),
                   videos_left_out={"no_face": int((table["status"] == "no_face").sum()),

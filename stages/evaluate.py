@@ -145,14 +145,17 @@ def decide(params, val_frames):
 
 
 def calibrated(frames, videos, decision):
-    """frames and videos with p_fake, the calibrated P(fake) (a video's: by video_score)."""
+    """frames and videos with p_fake, the calibrated P(fake) (a video's: by video_score),
+    and each video's verdict."""
     frames = frames.assign(p_fake=calibrate(frames["p_raw"], decision.temperature))
 
     def per_video(column):
         return videos["id"].map({video_id: decision.video_probability(part[column], part["track"])
                                  for video_id, part in frames.groupby("id")})
 
-    return frames, videos.assign(p_fake_raw=per_video("p_raw"), p_fake=per_video("p_fake"))
+    videos = videos.assign(p_fake_raw=per_video("p_raw"), p_fake=per_video("p_fake"))
+    return frames, videos.assign(verdict=[decision.verdict(p, n)
+                                          for p, n in zip(videos["p_fake"], videos["faces"])])
 
 
 def measured(frames, videos, threshold):
@@ -184,7 +187,6 @@ def main(argv=None):
     val_frames, _ = score(model, val, img_size, params["batch_size"])
     decision = decide(params, val_frames)
     frames, videos = calibrated(*score(model, test, img_size, params["batch_size"]), decision)
-    videos["verdict"] = [decision.verdict(p, n) for p, n in zip(videos["p_fake"], videos["faces"])]
 
     threshold = decision.threshold
     report = dict(threshold=threshold, temperature=decision.temperature,

@@ -47,6 +47,12 @@ def dlib_face_model(kind):
     return dlib.get_frontal_face_detector()
 
 
+def dlib_shape_model():
+    """dlib's 5-point landmark model (two corners per eye, the nose base)."""
+    import dlib
+    return dlib.shape_predictor(dlib_model_path("shape_predictor_5_face_landmarks.dat"))
+
+
 def mtcnn_model():
     """The mtcnn package's MTCNN (TensorFlow, imported only now; its weights ship in the wheel)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -66,7 +72,6 @@ class FaceDetector:
     """
 
     def __init__(self, kind="hog", max_side=640, small_faces=True):
-        self.kind = kind
         first = kind.split("+")
         self.passes = [(method, max_side, 0) for method in first]
         if small_faces:
@@ -90,10 +95,12 @@ class FaceDetector:
                               reverse=True)
         return []
 
-    def model(self, method):
-        if method not in self._models:
-            self._models[method] = mtcnn_model() if method == "mtcnn" else dlib_face_model(method)
-        return self._models[method]
+    def model(self, name):
+        """A model, built on first use: hog, cnn, mtcnn, or shape (dlib's 5 landmarks)."""
+        if name not in self._models:
+            build = {"mtcnn": mtcnn_model, "shape": dlib_shape_model}.get(name)
+            self._models[name] = build() if build else dlib_face_model(name)
+        return self._models[name]
 
     def _detect_once(self, method, frame, scale, upsample):
         # HOG looks at gradients only: grey is enough, and shrinking 1 channel is 3x cheaper.
@@ -118,11 +125,7 @@ class FaceDetector:
 
     def _dlib_landmarks(self, image, rect):
         """dlib's 5-point fit (two corners per eye, the nose base) as LANDMARKS."""
-        if "shape" not in self._models:
-            import dlib
-            self._models["shape"] = dlib.shape_predictor(
-                dlib_model_path("shape_predictor_5_face_landmarks.dat"))
-        shape = self._models["shape"](image, rect)
+        shape = self.model("shape")(image, rect)
         points = np.array([(shape.part(i).x, shape.part(i).y) for i in range(5)], float)
         landmarks = NO_LANDMARKS.copy()
         landmarks[0] = points[2:4].mean(0)  # the eye on the image's left
@@ -141,19 +144,15 @@ class FaceDetector:
         return faces
 
 
-def square_around(box, margin):
-    """(x0, y0, side): the square of box's larger side times margin, on box's centre."""
-    left, top, right, bottom = box
-    side = max(1, int(round(max(right - left, bottom - top) * margin)))
-    return int(round((left + right - side) / 2)), int(round((top + bottom - side) / 2)), side
-
-
 def crop_face(frame, box, margin, size):
     """A size x size RGB crop of the square around box, enlarged margin times.
 
     Parts of the square outside the frame are padded black.
     """
-    x0, y0, side = square_around(box, margin)
+    left, top, right, bottom = box
+    side = max(1, int(round(max(right - left, bottom - top) * margin)))
+    x0 = int(round((left + right - side) / 2))
+    y0 = int(round((top + bottom - side) / 2))
     h, w = frame.shape[:2]
     pad = max(0, -x0, -y0, x0 + side - w, y0 + side - h)
     if pad:

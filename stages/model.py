@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from stages.common import ConfigError, atomic_path  # noqa: E402
-from stages.faces import crop_byte_ranges, load_crops  # noqa: E402
+from stages.faces import crop_byte_ranges  # noqa: E402
 
 
 def build_model(img_size, weights="none", dropout=0.0, bn_momentum=0.99):
@@ -94,7 +94,6 @@ def crop_dataset(paths, labels, img_size, batch_size, seed=None, augment=None):
     shuffled (reshuffled each epoch); augment(crop, seed) is applied per crop
     with a seeded stateless random stream.
     """
-    face_size = load_crops(paths[0]).shape[1]
     ranges = [crop_byte_ranges(p) for p in paths]
     starts = tf.constant(np.concatenate([r[0] for r in ranges]), tf.int64)
     lengths = tf.constant(np.concatenate([r[1] for r in ranges]), tf.int64)
@@ -105,7 +104,7 @@ def crop_dataset(paths, labels, img_size, batch_size, seed=None, augment=None):
 
         def crop(start, length):
             image = decode_crop(tf.strings.substr(contents, start, length))
-            image.set_shape((face_size, face_size, 3))
+            image.set_shape((None, None, 3))  # square crops, all of one size
             return image, label
 
         return tf.data.Dataset.from_tensor_slices((starts[first:last], lengths[first:last])).map(
