@@ -9,12 +9,19 @@ demo model, gets a warning that its verdicts are not evidence.
 
 Verdicts: FAKE, REAL, UNCERTAIN (within the card's uncertain_margin of the
 threshold, or fewer than min_faces faces found), UNKNOWN (no face found).
+VIDEO may be a file, a folder (every video under it, recursively: .mp4 .avi
+.mov .mkv .webm in any letter case) or a glob pattern ('clips/**/*.mp4').
+After the videos, a summary counts each verdict and the failures.
 Exit status 0 when every video got a verdict, 1 when any could not be read,
-2 when the model, its preprocessing.json or card, or --out cannot be used
-(before any video is read).
+2 when the model, its preprocessing.json or card, --out or --csv cannot be
+used, or a folder or pattern holds no video (before any video is read).
 """
 import argparse
+import csv
 import dataclasses
+import functools
+import glob
+import io
 import json
 import os
 import sys
@@ -36,18 +43,26 @@ from stages.common import (
     run_command,
     save_figure,
     slug,
+    write_text_atomic,
 )
 from stages.crops import VideoCropper
+from stages.datasets import VIDEO_EXTS
 from stages.params import Preprocessing
 
 NO_CARD_WARNING = ("This model has no card ({card}): what it was trained on is unknown and its "
                    "probabilities are not calibrated, so its verdicts are not evidence.")
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m stages.check", description=__doc__,
+VERDICTS = ("FAKE", "REAL", "UNCERTAIN", "UNKNOWN")
+CSV_COLUMNS = ("video", "verdict", "p_fake", "p_fake_raw", "frames_sampled", "faces_found",
+               "seconds", "reason", "error")
+
+
+def parse_args(argv, prog):
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("videos", nargs="+", metavar="VIDEO", help="video files to check")
+    parser.add_argument("videos", nargs="+", metavar="VIDEO",
+                        help="video files, folders (checked recursively) or glob patterns")
     parser.add_argument("--model", default=str(MODEL),
                         help=f"trained model (default {MODEL}); its preprocessing.json and "
                              f"card.json beside it")
@@ -58,7 +73,28 @@ def parse_args(argv):
     parser.add_argument("--out", metavar="DIR", type=Path,
                         help="write per video an annotated frame, a P(fake) timeline and a "
                              "Grad-CAM heatmap of the face that scored most fake")
+    parser.add_argument("--csv", metavar="FILE", type=Path,
+                        help=f"also write one row per video ({', '.join(CSV_COLUMNS)})")
     return parser.parse_args(argv)
+
+
+def video_files(items):
+    """The videos named by files, folders (every video under them) and glob patterns, in the
+    order given; ConfigError naming a folder or pattern that holds none. A file is taken as
+    given: one that cannot be read is reported with the others."""
+    found = []
+    for item in items:
+        path = Path(item)
+        if path.is_file() or not (path.is_dir() or any(c in item for c in "*?[")):
+            found.append(path)
+            continue
+        candidates = path.rglob("*") if path.is_dir() else map(Path, glob.glob(item, recursive=True))
+        videos = sorted(p for p in candidates if p.suffix.lower() in VIDEO_EXTS and p.is_file())
+        if not videos:
+            raise ConfigError(f"no videos in '{item}' ({' '.join(sorted(VIDEO_EXTS))}, "
+                              f"in any letter case)")
+        found += videos
+    return found
 
 
 def probability(text):
@@ -67,6 +103,31 @@ def probability(text):
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"{text} is not in [0, 1]")
     return value
+
+
+def usable_csv(path):
+    """Say before the model loads why --csv FILE cannot be written."""
+    if path.is_dir():
+        raise ConfigError(f"--csv '{path}' is a folder; give a file name")
+    folder = path.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"--csv '{path}': folder '{folder}' does not exist or is not writable")
+
+
+def csv_text(results):
+    """One row per result, CSV_COLUMNS."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(results)
+    return out.getvalue()
+
+
+def summary(results):
+    """One line: how many videos got each verdict, and how many failed."""
+    counts = {v: sum(r["verdict"] == v for r in results) for v in (*VERDICTS, "ERROR")}
+    return (f"summary: {len(results)} video(s): "
+            + ", ".join(f"{counts[v]} {v}" for v in VERDICTS) + f", {counts['ERROR']} failed")
 
 
 def usable_out_dir(out):
@@ -260,24 +321,35 @@ def unique_name(name, taken):
     return candidate
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def main(argv=None, prog="python -m stages.check"):
+    args = parse_args(argv, prog)
+    videos = video_files(args.videos)
     if args.out:
         usable_out_dir(args.out)
+    if args.csv:
+        usable_csv(args.csv)
     checker = Checker(args.model, args.threshold)
     if checker.scope["warning"]:
         print(f"warning: {checker.scope['warning']}", file=sys.stderr)
-    failed, names = 0, set()
-    for video in tqdm(args.videos, desc="check", unit="video", disable=len(args.videos) < 2,
+    results, names = [], set()
+    for video in tqdm(videos, desc="check", unit="video", disable=len(videos) < 2,
                       file=sys.stderr):
         result, sampled = checker.check(video)
         if sampled is not None and args.out:
             write_pictures(checker, result, sampled, args.out,
                            unique_name(slug(Path(video).stem), names))
-        failed += result["verdict"] == "ERROR"
+        results.append(result)
         text = json.dumps(result) if args.json else line(result)
         tqdm.write(text, file=sys.stdout if result["verdict"] != "ERROR" or args.json else sys.stderr)
-    return 1 if failed else 0
+    if args.csv:
+        write_text_atomic(args.csv, csv_text(results))
+    print(summary(results), file=sys.stderr)
+    return 1 if any(r["verdict"] == "ERROR" for r in results) else 0
+
+
+def cli():
+    """The deepfake-check command (installed by `pip install .`)."""
+    sys.exit(run_command(functools.partial(main, prog="deepfake-check")))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ SPLIT = Path("data/split.csv")
 SPLIT_METRICS = Path("metrics/split.json")
 MODEL = Path("models/model.keras")
 PREPROCESSING = Path("models/preprocessing.json")
+CHECKPOINT = Path("models/checkpoint")    # train's last epoch, to resume from (persist: true)
 TRAINING = Path("models/training.json")   # what the model saw and how it was trained
 CARD = Path("models/card.json")           # ... with its calibration, threshold and test metrics
 PREDICTIONS = Path("data/predictions.csv")

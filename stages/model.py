@@ -16,6 +16,9 @@ import tensorflow as tf  # noqa: E402
 from stages.common import ConfigError, atomic_path  # noqa: E402
 from stages.faces import crop_byte_ranges  # noqa: E402
 
+EPOCH_SEEDS = 1_000_003  # an epoch's seed: seed * EPOCH_SEEDS + epoch (distinct for any epochs)
+VIDEOS_AT_ONCE = 16      # crop_dataset reads this many videos' crops in turn
+
 
 def build_model(img_size, weights="none", dropout=0.0, bn_momentum=0.99):
     """InceptionResNetV2 (all layers trainable) + global average pooling + dropout + 2-way softmax.
@@ -33,8 +36,17 @@ def build_model(img_size, weights="none", dropout=0.0, bn_momentum=0.99):
             layer.momentum = bn_momentum
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(backbone.output)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
-    out = keras.layers.Dense(2, activation="softmax", name="real_fake")(x)
+    out = keras.layers.Dense(2, activation="softmax", name="real_fake",
+                             dtype="float32")(x)  # float32 under mixed precision too
     return keras.Model(backbone.input, out, name="inception_resnet_v2_deepfake")
+
+
+def distribution(gpus):
+    """MirroredStrategy over the devices when there are several (batch_size is then the global
+    batch, split between them), else TensorFlow's default: one device."""
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy([d.name for d in gpus])
+    return tf.distribute.get_strategy()
 
 
 def learning_rate(lr, lr_decay):
@@ -86,46 +98,62 @@ def decode_crop(encoded):
                    lambda: tf.io.decode_png(encoded, channels=3))
 
 
-def crop_dataset(paths, labels, img_size, batch_size, seed=None, augment=None):
+def crop_dataset(paths, labels, img_size, batch_size, seed=None, augment=None, epochs=range(1)):
     """A tf.data pipeline of (images, labels) batches over face-crop files.
 
     Each crop is read in place from its file and decoded by TensorFlow's own
-    ops: no Python runs per image. With a seed, videos and then crops are
-    shuffled (reshuffled each epoch); augment(crop, seed) is applied per crop
-    with a seeded stateless random stream.
+    ops: no Python runs per image. Crops of VIDEOS_AT_ONCE videos are taken in
+    turn, so a batch mixes videos. Without a seed: one pass in file order.
+    With one: the batches of every epoch in `epochs` in one stream (for fit's
+    steps_per_epoch), each epoch's order of videos and of their crops, and
+    augment(crop, seed), drawn from stateless streams keyed by (seed, epoch)
+    alone, so that a run resumed at epoch k sees what an uninterrupted run saw.
     """
     ranges = [crop_byte_ranges(p) for p in paths]
     starts = tf.constant(np.concatenate([r[0] for r in ranges]), tf.int64)
     lengths = tf.constant(np.concatenate([r[1] for r in ranges]), tf.int64)
-    bounds = np.cumsum([0] + [len(r[0]) for r in ranges])  # video k's crops: bounds[k]:[k+1]
+    bounds = tf.constant(np.cumsum([0] + [len(r[0]) for r in ranges]), tf.int64)
+    files = tf.constant(list(map(str, paths)))
+    classes = tf.constant(np.asarray(labels, np.int32))
 
-    def video_crops(first, last, path, label):
-        contents = tf.io.read_file(path)
+    def permuted(count, key):
+        order = tf.range(count, dtype=tf.int64)
+        return order if key is None else tf.random.experimental.stateless_shuffle(order, key)
 
-        def crop(start, length):
-            image = decode_crop(tf.strings.substr(contents, start, length))
+    def video_crops(video, epoch_seed):
+        contents = tf.io.read_file(files[video])
+        first = bounds[video]
+        order = first + permuted(bounds[video + 1] - first,
+                                 None if epoch_seed is None else tf.stack([epoch_seed, video + 1]))
+
+        def crop(index):
+            image = decode_crop(tf.strings.substr(contents, starts[index], lengths[index]))
             image.set_shape((None, None, 3))  # square crops, all of one size
-            return image, label
+            return image, classes[video]
 
-        return tf.data.Dataset.from_tensor_slices((starts[first:last], lengths[first:last])).map(
-            crop)
+        return tf.data.Dataset.from_tensor_slices(order).map(crop)
 
-    ds = tf.data.Dataset.from_tensor_slices((bounds[:-1], bounds[1:], list(map(str, paths)),
-                                             np.asarray(labels, np.int32)))
-    if seed is not None:
-        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.interleave(video_crops, cycle_length=4, num_parallel_calls=tf.data.AUTOTUNE,
-                       deterministic=True)
-    if seed is not None:
-        ds = ds.shuffle(2048, seed=seed, reshuffle_each_iteration=True)
-    if augment is not None:
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        ds = tf.data.Dataset.zip(ds, seeds).map(
-            lambda crop_label, s: (augment(crop_label[0], s), crop_label[1]),
+    def epoch_batches(epoch_seed=None):
+        videos = permuted(len(paths), None if epoch_seed is None else tf.stack([epoch_seed, 0]))
+        ds = tf.data.Dataset.from_tensor_slices(videos).interleave(
+            lambda video: video_crops(video, epoch_seed), cycle_length=VIDEOS_AT_ONCE,
             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.batch(batch_size).map(lambda x, y: (prepare_images(x, img_size), y),
-                                  num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    batches = -(-int(bounds[-1]) // batch_size)
+        if augment is not None:
+            ds = ds.enumerate().map(
+                lambda i, crop_label: (augment(crop_label[0], tf.stack([epoch_seed, i])),
+                                       crop_label[1]),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return ds.batch(batch_size)
+
+    batches = -(-sum(len(r[0]) for r in ranges) // batch_size)
+    if seed is None:
+        ds = epoch_batches()
+    else:
+        ds = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(
+            lambda epoch: epoch_batches(seed * EPOCH_SEEDS + epoch))
+        batches *= len(epochs)
+    ds = ds.map(lambda x, y: (prepare_images(x, img_size), y),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
 
 
@@ -135,7 +163,7 @@ def augmenter(flip, jpeg_quality, brightness, contrast):
         return None
 
     def augment(crop, seed):
-        seed = tf.cast(seed, tf.int32)
+        seed = tf.cast(seed % 2**31, tf.int32)
         if flip:
             crop = tf.image.stateless_random_flip_left_right(crop, seed)
         if jpeg_quality:

@@ -176,6 +176,8 @@ RULES = {
                      "use 0 (off) or the lowest JPEG quality, 10..100"),
     "augment_brightness": between(number, 0, 0.5, "use a number in 0..0.5"),
     "augment_contrast": between(number, 0, 0.9, "use a number in 0..0.9"),
+    "mixed_precision": (boolean, always, "use true or false"),
+    "jit_compile": (boolean, always, "use true or false"),
     # evaluate and check
     "threshold": (threshold_value, lambda v: v == "auto" or 0 <= v <= 1,
                   "use a number in 0..1, or auto (the validation split's equal error rate)"),

@@ -5,6 +5,10 @@ models/preprocessing.json (how check must prepare a video) and
 models/training.json (the data it saw, its initial weights, the epochs run
 and why training stopped, the validation metrics, the library versions),
 DVCLive's per-epoch metrics under dvclive/, and plots/accuracy.png and plots/loss.png.
+Every epoch is checkpointed to models/checkpoint: a run interrupted (a killed
+job, a preempted machine) goes on from its last complete epoch when run again
+with the same parameters, code and data. With several GPUs it trains on all
+of them (MirroredStrategy, batch_size being the global batch).
 """
 import argparse
 import platform
@@ -15,6 +19,7 @@ import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
 from stages.common import (
+    CHECKPOINT,
     DEMO_DIR,
     FACE_SETTINGS,
     LABEL_INDEX,
@@ -36,7 +41,8 @@ from stages.params import FACE_KEYS, FRAME_KEYS, Preprocessing, read_params, rea
 
 PARAMS = ("data_dir", "seed", "weights", "img_size", "dropout", "bn_momentum", "lr", "lr_decay",
           "batch_size", "epochs", "target_accuracy", "keep_epoch", "class_weight", "augment_flip",
-          "augment_jpeg", "augment_brightness", "augment_contrast")
+          "augment_jpeg", "augment_brightness", "augment_contrast", "mixed_precision",
+          "jit_compile")
 
 
 def class_weights(labels, mode):
@@ -90,6 +96,46 @@ def curve_png(history, metric, kept, path):
     save_figure(fig, path)
 
 
+def compiled_model(params):
+    """The 2020 model compiled with Adam, its learning-rate decay and its optimizer built; under
+    the current distribution strategy and dtype policy."""
+    import keras
+
+    from stages.model import build_model, learning_rate
+    try:
+        model = build_model(params["img_size"], params["weights"], params["dropout"],
+                            params["bn_momentum"])
+    except Exception as e:  # Keras raises a bare Exception when a download fails
+        raise ConfigError(f"could not load weights '{params['weights']}' ({e}); without internet "
+                          f"set weights: none, or the path of a weights file, in params.yaml"
+                          ) from None
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate(params["lr"], params["lr_decay"])),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile=params["jit_compile"])
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def float32_copy(model, params):
+    """The trained weights in a float32 model on one device: what evaluate and check load."""
+    import keras
+
+    from stages.model import build_model
+    keras.mixed_precision.set_global_policy("float32")
+    copy = build_model(params["img_size"], "none", params["dropout"], params["bn_momentum"])
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def replay(live, history):
+    """Log the epochs a resumed run had already done, as DVCLive's Keras callback did."""
+    from dvclive.utils import standardize_metric_name
+    for epoch in range(len(history.get("loss", []))):
+        for metric, values in history.items():
+            live.log_metric(standardize_metric_name(metric, "dvclive.keras"), values[epoch])
+        live.next_step()
+
+
 def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = read_params(PARAMS)
@@ -101,6 +147,7 @@ def main(argv=None):
              (("train", train), ("val", val))}
     labels = {s: part["label"].map(LABEL_INDEX).tolist() for s, part in
               (("train", train), ("val", val))}
+    crop_labels = np.repeat(labels["train"], [count_crops(f) for f in files["train"]])
 
     # TensorFlow loads only now, after the parameters passed (its import takes seconds).
     import keras
@@ -108,56 +155,67 @@ def main(argv=None):
     from dvclive.keras import DVCLiveCallback
 
     from dvclive import Live
+    from stages.checkpoint import Checkpoint, stage_fingerprint
     from stages.model import (
         KeepBestEpoch,
         StopAtAccuracy,
         augmenter,
-        build_model,
         crop_dataset,
-        learning_rate,
+        distribution,
         save_model,
     )
 
     keras.utils.set_random_seed(params["seed"])
     tf.config.experimental.enable_op_determinism()
+    strategy = distribution(tf.config.list_logical_devices("GPU"))
+    if params["mixed_precision"]:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    keeper = KeepBestEpoch() if params["keep_epoch"] == "best" else None
+    checkpoint = Checkpoint(CHECKPOINT, stage_fingerprint("train", params), keeper)
+    with strategy.scope():
+        model = compiled_model(params)
+        checkpoint.set_model(model)
+        first = checkpoint.resume()
+    history = checkpoint.history
+    stopped = bool(history) and history["accuracy"][-1] >= params["target_accuracy"]
+    last = first if stopped else params["epochs"]
+    if first:
+        print(f"train: resuming after epoch {first} of {params['epochs']} from {CHECKPOINT} "
+              f"(an interrupted run with the same parameters, code and data)", file=sys.stderr)
+
     augment = augmenter(params["augment_flip"], params["augment_jpeg"],
                         params["augment_brightness"], params["augment_contrast"])
     train_ds = crop_dataset(files["train"], labels["train"], params["img_size"],
-                            params["batch_size"], seed=params["seed"], augment=augment)
+                            params["batch_size"], seed=params["seed"], augment=augment,
+                            epochs=range(first, last))
     val_ds = crop_dataset(files["val"], labels["val"], params["img_size"], params["batch_size"])
-    crop_labels = np.repeat(labels["train"], [count_crops(f) for f in files["train"]])
-
-    try:
-        model = build_model(params["img_size"], params["weights"], params["dropout"],
-                            params["bn_momentum"])
-    except Exception as e:  # Keras raises a bare Exception when a download fails
-        raise ConfigError(f"could not load weights '{params['weights']}' ({e}); without internet "
-                          f"set weights: none, or the path of a weights file, in params.yaml"
-                          ) from None
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate(params["lr"], params["lr_decay"])),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  jit_compile=False)  # XLA takes minutes to compile this model on a CPU
-
-    keeper = KeepBestEpoch()  # used with keep_epoch: best
     with Live("dvclive", dvcyaml=None, save_dvc_exp=False) as live:
-        history = model.fit(train_ds, validation_data=val_ds, epochs=params["epochs"],
-                            class_weight=class_weights(crop_labels, params["class_weight"]),
-                            callbacks=[DVCLiveCallback(live=live),
-                                       StopAtAccuracy(params["target_accuracy"]),
-                                       *([keeper] if params["keep_epoch"] == "best" else [])],
-                            shuffle=False, verbose=2)  # crop_dataset shuffles
+        replay(live, history)
+        if first < last:
+            model.fit(train_ds, validation_data=val_ds, initial_epoch=first, epochs=last,
+                      steps_per_epoch=-(-len(crop_labels) // params["batch_size"]),
+                      class_weight=class_weights(crop_labels, params["class_weight"]),
+                      callbacks=[DVCLiveCallback(live=live),
+                                 StopAtAccuracy(params["target_accuracy"]),
+                                 *([keeper] if keeper else []), checkpoint],
+                      shuffle=False, verbose=2)  # crop_dataset shuffles
+        elif keeper:
+            keeper.on_train_end()  # the best epoch's weights, as fit would have put back
 
-    kept = keeper.epoch or len(history.history["loss"])  # KeepBestEpoch put its weights back
+    kept = (keeper and keeper.epoch) or len(history["loss"])  # keeper put its weights back
+    if params["mixed_precision"] or strategy.num_replicas_in_sync > 1:
+        model = float32_copy(model, params)
     save_model(model, MODEL)
     Preprocessing(**crop_settings, img_size=params["img_size"]).save(PREPROCESSING)
     write_json(TRAINING, dict(
         data=data_summary(split, params["data_dir"]),
-        training=training_summary(params, history.history, kept),
+        training=training_summary(params, history, kept),
         versions=dict(python=platform.python_version(), tensorflow=tf.__version__,
                       keras=keras.__version__, numpy=np.__version__)))
     for metric in ("accuracy", "loss"):
-        curve_png(history.history, metric, kept, PLOTS_DIR / f"{metric}.png")
-    print(f"train: {len(history.history['loss'])} epochs on {len(crop_labels)} crops of "
+        curve_png(history, metric, kept, PLOTS_DIR / f"{metric}.png")
+    checkpoint.finish()
+    print(f"train: {len(history['loss'])} epochs on {len(crop_labels)} crops of "
           f"{len(train)} videos, epoch {kept} kept ({params['keep_epoch']}) -> {MODEL}",
           file=sys.stderr)
 

@@ -1,10 +1,14 @@
 """Fixtures: a throw-away copy of the project, and a runner for its commands."""
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 import yaml
 
@@ -12,16 +16,44 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def command_env(cwd):
+    """The environment the project's commands run in: its code importable, quiet, offline."""
+    return dict(os.environ, DVC_NO_ANALYTICS="1", PYTHONPATH=str(cwd),
+                TF_CPP_MIN_LOG_LEVEL="2", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+                GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
+
+
 def run(cmd, cwd, check=True):
     """Run a command in cwd; return the CompletedProcess (stdout and stderr as text)."""
-    env = dict(os.environ, DVC_NO_ANALYTICS="1", PYTHONPATH=str(cwd),
-               TF_CPP_MIN_LOG_LEVEL="2", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
+    done = subprocess.run(cmd, cwd=cwd, env=command_env(cwd), capture_output=True, text=True,
                           shell=isinstance(cmd, str))
     if check and done.returncode:
         raise AssertionError(f"{cmd} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done
+
+
+def run_killed(cmd, cwd, after_epoch, timeout=900):
+    """Run a command in cwd and kill its training process (a killed job: SIGKILL, no clean-up)
+    once train has checkpointed epoch after_epoch; return (the output, the checkpoint's state)."""
+    state_file = cwd / "models" / "checkpoint" / "state.json"
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=command_env(cwd), shell=True, stdout=out,
+                                stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                state = json.loads(state_file.read_text())
+            except (OSError, ValueError):  # not written yet, or being replaced
+                state = {}
+            if not state.get("finished") and state.get("epochs_done", 0) >= after_epoch:
+                for child in psutil.Process(proc.pid).children(recursive=True):
+                    if "stages.train" in " ".join(child.cmdline()):
+                        child.kill()
+                break
+            time.sleep(0.05)
+        proc.wait(timeout=120)  # dvc reports the failed stage and exits
+        out.seek(0)
+        return out.read(), json.loads(state_file.read_text())
 
 
 def set_params(project, **values):

@@ -92,3 +92,18 @@ def test_a_card_that_cannot_be_parsed_or_holds_impossible_values_is_named(projec
     model = model_dir(project / "m", b"junk")
     (project / "m" / "card.json").write_text(card)
     refused(check(project, "--model", model), *words)
+
+
+@pytest.mark.parametrize("target", ["empty", "empty/*.mp4", "empty/**/*.MOV"])
+def test_a_folder_or_pattern_without_videos_is_refused(project, target):
+    (project / "empty" / "sub").mkdir(parents=True)
+    (project / "empty" / "notes.txt").write_text("not a video")
+    done = run(["python", "-m", "stages.check", target], project, check=False)
+    refused(done, "no videos in", f"'{target}'")
+
+
+@pytest.mark.parametrize("csv,words", [("folder", ["is a folder"]),
+                                       ("nowhere/out.csv", ["does not exist"])])
+def test_a_csv_that_cannot_be_written_is_refused_before_the_model_loads(project, csv, words):
+    (project / "folder").mkdir()
+    refused(check(project, "--csv", csv), f"--csv '{csv}'", *words)

@@ -79,14 +79,17 @@ def test_crop_dataset_yields_every_crop_once_with_its_label(tmp_path):
     assert all(label == (value // 10) % 2 for value, label in zip(values, labels))
 
 
-def test_crop_dataset_is_seeded_and_reshuffled_each_epoch(tmp_path):
+def test_crop_dataset_streams_epochs_each_shuffled_by_its_own_seed(tmp_path):
     paths = write_crops(tmp_path, 4, 3)
-    order = lambda ds: np.concatenate([x[:, 0, 0, 0] for x, _ in batches(ds)]).tolist()  # noqa
-    a = crop_dataset(paths, [0] * 4, 75, 4, seed=7, augment=augmenter(True, 50, 0.1, 0.1))
-    b = crop_dataset(paths, [0] * 4, 75, 4, seed=7, augment=augmenter(True, 50, 0.1, 0.1))
-    first = order(a)
-    assert first == order(b)
-    assert order(a) != first
+    augment = augmenter(True, 50, 0.1, 0.1)
+    order = lambda ds: [x[:, 0, 0, 0].tolist() for x, _ in batches(ds)]  # noqa: E731
+    three = order(crop_dataset(paths, [0] * 4, 75, 4, seed=7, augment=augment, epochs=range(3)))
+    assert len(three) == 9  # 3 batches per epoch
+    assert three == order(crop_dataset(paths, [0] * 4, 75, 4, seed=7, augment=augment,
+                                       epochs=range(3)))
+    assert three[:3] != three[3:6]  # reshuffled each epoch
+    assert order(crop_dataset(paths, [0] * 4, 75, 4, seed=7, augment=augment,
+                              epochs=range(1, 3))) == three[3:]  # what a resumed run sees
     unshuffled = crop_dataset(paths, [0] * 4, 75, 4)
     assert order(unshuffled) == order(unshuffled)
 

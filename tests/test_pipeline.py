@@ -5,28 +5,34 @@ minute or so on two cores); they run in file order.
 """
 import json
 import shutil
+import sys
 
 import cv2
 import pandas as pd
 import pytest
 
 from stages.faces import load_faces
-from tests.conftest import copy_project, init_repo, run, set_params
+from tests.conftest import ROOT, copy_project, init_repo, run, run_killed, set_params
 from tests.test_dvc_yaml import declared_outputs, is_output
 from tests.synth import face_frame, face_video, write_video
 
 SMALL = dict(demo_clips_per_class=6, demo_frames=12, demo_width=320, demo_height=240,
-             frames_per_video=3, face_size=48, img_size=75, epochs=2, batch_size=8, workers=2)
+             frames_per_video=3, face_size=48, img_size=75, epochs=3, batch_size=8, workers=2,
+             target_accuracy=1.0)
 PREPROCESSING_STAGES = ("make_demo", "extract_frames", "detect_faces", "split")
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    """A git + DVC repository after the README's `dvc repro`, results committed."""
+    """A git + DVC repository after the README's `dvc repro`, killed during training after
+    epoch 2 and run again; results committed."""
     project = copy_project(tmp_path_factory.mktemp("newcomer") / "project")
     set_params(project, **SMALL)
     init_repo(project)
-    repro = run("dvc repro", project)
+    killed, state = run_killed("dvc repro", project, after_epoch=2)  # a preempted machine
+    assert state["epochs_done"] == 2 and not state.get("finished"), killed
+    repro = run("dvc repro", project)  # goes on at epoch 3
+    repro.stdout = killed + repro.stdout + repro.stderr
     written = {p for p in run("git ls-files --others", project).stdout.splitlines()  # ignored too
                if not p.startswith(".dvc/") and "__pycache__" not in p}
     run("git add -A && git commit -qm baseline", project)
@@ -42,6 +48,11 @@ def ran(output):
 def test_dvc_repro_runs_everything_and_writes_results(pipeline):
     project, output, _ = pipeline
     assert ran(output) == {*PREPROCESSING_STAGES, "train", "evaluate", "generalization"}
+    assert "train: resuming after epoch 2 of 3 from models/checkpoint" in output
+    losses = pd.read_csv(project / "dvclive/plots/metrics/train/loss.tsv", sep="\t")
+    assert losses["step"].tolist() == [0, 1, 2]  # the epochs before the kill, and the last
+    assert json.loads((project / "models/checkpoint/state.json").read_text())["finished"]
+    assert [p.name for p in (project / "models/checkpoint").iterdir()] == ["state.json"]
     for path in ("models/model.keras", "models/preprocessing.json", "models/training.json",
                  "models/card.json", "metrics/eval.json", "metrics/faces.json",
                  "metrics/split.json", "plots/confusion.csv", "plots/roc.csv",
@@ -74,7 +85,7 @@ def test_the_model_card_says_what_the_model_saw_and_how_sure_it_is(pipeline):
     assert card["data"]["demo"] is True and card["data"]["data_dir"] == "data/demo"
     assert card["scope"]["demo"] is True and "not evidence" in card["scope"]["warning"]
     assert set(card["versions"]) >= {"tensorflow", "keras", "python"}
-    assert card["training"]["weights"] == "none" and card["training"]["epochs_run"] <= 2
+    assert card["training"]["weights"] == "none" and card["training"]["epochs_run"] <= 3
     assert card["training"]["keep_epoch"] == "last"
     assert card["training"]["kept_epoch"] == card["training"]["epochs_run"]
     assert card["decision"]["threshold"] == 0.5 and card["decision"]["temperature"] > 0
@@ -102,10 +113,12 @@ def test_metrics_and_plots_show(pipeline):
     shutil.rmtree(project / "plots_html")
 
 
-def test_same_params_give_the_same_metrics(pipeline):
+def test_same_params_give_the_same_metrics_resumed_or_not(pipeline):
     project, _, _ = pipeline
-    before = {p: (project / p).read_text() for p in ("metrics/eval.json", "dvclive/metrics.json")}
-    run("python -m stages.train && python -m stages.evaluate", project)
+    before = {p: (project / p).read_text() for p in (
+        "metrics/eval.json", "dvclive/metrics.json", "dvclive/plots/metrics/train/loss.tsv",
+        "dvclive/plots/metrics/eval/loss.tsv")}  # of a run killed and resumed (the fixture)
+    run("python -m stages.train && python -m stages.evaluate", project)  # in one go
     assert {p: (project / p).read_text() for p in before} == before
     run("dvc checkout -f", project)
 
@@ -159,6 +172,41 @@ def test_check_prints_one_line_per_video_and_explains_a_missing_model(pipeline):
     assert missing.returncode == 2 and "dvc repro" in missing.stderr
 
 
+def test_the_installed_deepfake_check_takes_a_folder_and_writes_a_csv_and_a_summary(
+        pipeline, tmp_path):
+    project, _, _ = pipeline
+    source = copy_project(tmp_path / "source")  # `pip install .` from a clone, offline
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    run([sys.executable, "-m", "venv", "--system-site-packages", "venv"], tmp_path)
+    run(["venv/bin/pip", "install", "-q", "--no-index", "--no-build-isolation", str(source)],
+        tmp_path)
+    command = str(tmp_path / "venv" / "bin" / "deepfake-check")
+    assert run([command, "--help"], tmp_path).stdout.startswith("usage: deepfake-check")
+
+    demo = pd.read_csv(project / "data/predictions.csv")["path"]
+    (tmp_path / "videos" / "sub").mkdir(parents=True)
+    shutil.copy(project / "data/demo" / demo[0], tmp_path / "videos" / "a.mp4")
+    shutil.copy(project / "data/demo" / demo[1], tmp_path / "videos" / "sub" / "B.MP4")
+    (tmp_path / "videos" / "broken.mp4").write_bytes(b"not a video")
+    (tmp_path / "videos" / "notes.txt").write_text("not a video either")
+    done = run([command, "videos", "--csv", "out.csv", "--model",
+                str(project / "models" / "model.keras")], tmp_path, check=False)
+    assert done.returncode == 1, done.stderr  # one video could not be read
+    rows = pd.read_csv(tmp_path / "out.csv").set_index("video")
+    assert sorted(rows.index) == ["videos/a.mp4", "videos/broken.mp4", "videos/sub/B.MP4"]
+    assert rows.loc["videos/broken.mp4", "verdict"] == "ERROR"
+    assert "not a readable video" in rows.loc["videos/broken.mp4", "error"]
+    assert set(rows.loc[["videos/a.mp4", "videos/sub/B.MP4"], "verdict"]) <= {
+        "FAKE", "REAL", "UNCERTAIN"}
+    assert (rows.loc["videos/a.mp4", ["p_fake", "faces_found", "seconds"]] > 0).all()
+    summary = done.stderr.strip().splitlines()[-1]
+    counts = {v: int(summary.split(f" {v}")[0].split()[-1]) for v in (
+        "FAKE", "REAL", "UNCERTAIN", "UNKNOWN", "failed")}
+    assert summary.startswith("summary: 3 video(s): ") and counts["failed"] == 1
+    assert sum(counts.values()) == 3 and counts["UNKNOWN"] == 0
+
+
 def test_without_a_card_check_says_so_and_with_a_full_one_it_warns_of_nothing(pipeline, tmp_path):
     project, _, _ = pipeline
     video = "data/demo/" + pd.read_csv(project / "data/predictions.csv")["path"][0]
@@ -189,11 +237,17 @@ def test_an_automatic_threshold_reruns_only_evaluate_and_the_summary(pipeline):
     run("git checkout -- . && dvc checkout -f", project)
 
 
-@pytest.mark.parametrize("change", ["lr_decay=0.01", "dropout=0.5"])
-def test_experiment_reruns_only_training_and_changes_metrics(pipeline, change):
+@pytest.mark.parametrize("change,interrupted", [("lr_decay=0.01", True), ("dropout=0.5", False)])
+def test_experiment_reruns_only_training_and_changes_metrics(pipeline, change, interrupted):
     project, _, _ = pipeline
-    output = run(f"dvc exp run -S {change}", project).stdout
+    if interrupted:  # a run of the old parameters killed after epoch 1 is not resumed
+        _, state = run_killed("dvc repro -f -s train", project, after_epoch=1)
+        assert state["epochs_done"] == 1 and not state.get("finished")
+    done = run(f"dvc exp run -S {change}", project)
+    output = done.stdout
     assert ran(output) == {"train", "evaluate", "generalization"}
+    assert "resuming" not in output + done.stderr
+    assert pd.read_csv(project / "dvclive/plots/metrics/train/loss.tsv", sep="\t")["step"][0] == 0
     diff = json.loads(run("dvc metrics diff --json", project).stdout)
     assert any(change["diff"] for metrics in diff.values() for change in metrics.values()), diff
     key, value = change.split("=")
