@@ -4,9 +4,10 @@ The checkpoint folder (common.CHECKPOINT, `persist: true` in dvc.yaml, so DVC
 keeps it between runs) holds the last complete epoch's weights with the
 optimizer's state, the best epoch's weights (keep_epoch: best), and
 state.json, written last (atomically), which names them: a file it does not
-name is an unfinished write, removed at the next epoch. A run whose parameters, code and data hash
-to the same fingerprint goes on from there; any other starts at epoch 1. A
-finished run leaves state.json alone, so the folder stays small.
+name is an unfinished write, removed when training goes on. A run whose
+parameters, code and data hash to the same fingerprint goes on from there;
+any other starts at epoch 1. A finished run leaves state.json alone, so the
+folder stays small.
 """
 import hashlib
 import json
@@ -22,6 +23,7 @@ STATE = "state.json"
 
 
 def file_digest(path):
+    """The MD5 of a file's bytes."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "md5").hexdigest()
 

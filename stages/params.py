@@ -128,7 +128,8 @@ RULES = {
     "ff_compression": choice(*FF_COMPRESSIONS),
     "ff_methods": (methods, lambda v: set(v) <= set(FF_METHODS),
                    f"use all, or a list of some of {', '.join(FF_METHODS)}"),
-    "seed": between(integer, 0, SEED_MAX, f"use an integer in 0..{SEED_MAX}"),
+    "split_seed": between(integer, 0, SEED_MAX, f"use an integer in 0..{SEED_MAX}"),
+    "train_seed": between(integer, 0, SEED_MAX, f"use an integer in 0..{SEED_MAX}"),
     "workers": between(integer, 0, None, "use 0 (all cores) or more"),
     # make_demo
     "demo_clips_per_class": between(integer, 1, None, "use an integer >= 1"),

@@ -29,7 +29,7 @@ from stages.common import (
 )
 from stages.params import read_params
 
-PARAMS = ("split_mode", "test_size", "val_size", "seed")
+PARAMS = ("split_mode", "test_size", "val_size", "split_seed")
 SPLITS = ("train", "val", "test")
 
 
@@ -124,10 +124,10 @@ def main(argv=None):
                  f" left out")
         named = usable[usable["official_split"] != ""]
         videos = official_splits(named[columns + ["official_split"]], params["val_size"],
-                                 params["seed"]).drop(columns="official_split")
+                                 params["split_seed"]).drop(columns="official_split")
     else:
         videos = assign_splits(usable[columns], params["test_size"], params["val_size"],
-                               params["seed"])
+                               params["split_seed"])
     counts = check_splits(videos, official)
 
     write_text_atomic(SPLIT, videos.to_csv(index=False))

@@ -39,7 +39,7 @@ from stages.common import (
 from stages.faces import count_crops, faces_path
 from stages.params import FACE_KEYS, FRAME_KEYS, Preprocessing, read_params, read_settings
 
-PARAMS = ("data_dir", "seed", "weights", "img_size", "dropout", "bn_momentum", "lr", "lr_decay",
+PARAMS = ("data_dir", "train_seed", "weights", "img_size", "dropout", "bn_momentum", "lr", "lr_decay",
           "batch_size", "epochs", "target_accuracy", "keep_epoch", "class_weight", "augment_flip",
           "augment_jpeg", "augment_brightness", "augment_contrast", "mixed_precision",
           "jit_compile")
@@ -165,7 +165,7 @@ def main(argv=None):
         save_model,
     )
 
-    keras.utils.set_random_seed(params["seed"])
+    keras.utils.set_random_seed(params["train_seed"])
     tf.config.experimental.enable_op_determinism()
     strategy = distribution(tf.config.list_logical_devices("GPU"))
     if params["mixed_precision"]:
@@ -186,7 +186,7 @@ def main(argv=None):
     augment = augmenter(params["augment_flip"], params["augment_jpeg"],
                         params["augment_brightness"], params["augment_contrast"])
     train_ds = crop_dataset(files["train"], labels["train"], params["img_size"],
-                            params["batch_size"], seed=params["seed"], augment=augment,
+                            params["batch_size"], seed=params["train_seed"], augment=augment,
                             epochs=range(first, last))
     val_ds = crop_dataset(files["val"], labels["val"], params["img_size"], params["batch_size"])
     with Live("dvclive", dvcyaml=None, save_dvc_exp=False) as live:

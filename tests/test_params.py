@@ -25,7 +25,7 @@ def test_every_default_is_valid_and_every_key_has_a_rule():
 @pytest.mark.parametrize("key,text,value", [
     ("lr", "1e-4", 0.0001), ("lr", " 3E-5 ", 3e-5), ("threshold", "0.7", 0.7),
     ("batch_size", "16", 16), ("epochs", 4.0, 4), ("img_size", "1e2", 100),
-    ("augment_flip", "false", False), ("seed", SEED_MAX, SEED_MAX), ("seed", 0, 0)])
+    ("augment_flip", "false", False), ("split_seed", SEED_MAX, SEED_MAX), ("train_seed", 0, 0)])
 def test_numbers_as_people_write_them_are_read(tmp_path, key, text, value):
     got = read_params([key], params_file(tmp_path, **{key: text}))[key]
     assert got == value and type(got) is type(value)
@@ -44,8 +44,8 @@ def test_yaml_reads_1e_minus_4_as_text_and_it_is_accepted(tmp_path):
     ("lr", float("inf"), "parameter 'lr' is inf"),
     ("batch_size", 8.5, "parameter 'batch_size' is 8.5: use an integer >= 1"),
     ("batch_size", True, "parameter 'batch_size' is True"),
-    ("seed", -1, f"parameter 'seed' is -1: use an integer in 0..{SEED_MAX}"),
-    ("seed", SEED_MAX + 1, f"parameter 'seed' is {SEED_MAX + 1}"),
+    ("train_seed", -1, f"parameter 'train_seed' is -1: use an integer in 0..{SEED_MAX}"),
+    ("split_seed", SEED_MAX + 1, f"parameter 'split_seed' is {SEED_MAX + 1}"),
     ("demo_seed", 2**40, "parameter 'demo_seed' is"),
     ("augment_flip", "maybe", "parameter 'augment_flip' is 'maybe' (text): use true or false"),
     ("face_detector", "retinaface", "use one of hog, cnn, mtcnn, hog+mtcnn"),
@@ -61,13 +61,13 @@ def test_invalid_values_name_the_key_what_was_read_and_what_to_use(tmp_path, key
 
 @pytest.mark.parametrize("content,message", [
     ("lr: [1, 2\n", "params.yaml cannot be read as YAML"),
-    ("- lr\n- seed\n", "params.yaml: expected key: value pairs, found list"),
-    ("seed: 1\n", "parameter 'lr' is missing from"),
+    ("- lr\n- train_seed\n", "params.yaml: expected key: value pairs, found list"),
+    ("train_seed: 1\n", "parameter 'lr' is missing from"),
 ])
 def test_a_malformed_params_file_is_one_clear_error(tmp_path, content, message):
     (tmp_path / "params.yaml").write_text(content)
     with pytest.raises(ConfigError, match=message):
-        read_params(["seed", "lr"], tmp_path / "params.yaml")
+        read_params(["train_seed", "lr"], tmp_path / "params.yaml")
 
 
 def test_settings_files_are_validated_like_params(tmp_path):
@@ -89,7 +89,7 @@ def test_settings_files_are_validated_like_params(tmp_path):
 
 
 @pytest.mark.parametrize("stage,key,value", [
-    ("split", "seed", -1), ("split", "test_size", "a quarter"),
+    ("split", "split_seed", -1), ("split", "test_size", "a quarter"),
     ("extract_frames", "data_dir", "~/videos"), ("detect_faces", "face_margin", "wide")])
 def test_stages_stop_with_one_line_before_any_work(project, stage, key, value):
     set_params(project, **{key: value})
@@ -101,7 +101,7 @@ def test_stages_stop_with_one_line_before_any_work(project, stage, key, value):
 
 
 def test_a_broken_params_file_is_one_line_for_a_stage(project):
-    (project / "params.yaml").write_text("seed: [\n")
+    (project / "params.yaml").write_text("split_seed: [\n")
     done = run("python -m stages.split", project, check=False)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("error: params.yaml cannot be read as YAML")
