@@ -1,0 +1,65 @@
+"""Exported models give the .keras model's probabilities, with their card and preprocessing."""
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+keras = pytest.importorskip("keras")
+import tensorflow as tf  # noqa: E402
+
+from stages.export import main  # noqa: E402
+from stages.model import prepare_images, save_model  # noqa: E402
+from stages.params import Preprocessing  # noqa: E402
+from tests.conftest import ROOT, run  # noqa: E402
+
+DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """A small model saved as train saves one, with preprocessing.json and card.json beside."""
+    folder = tmp_path_factory.mktemp("model")
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((75, 75, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, activation="relu")(inputs))
+    save_model(keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x)),
+               folder / "model.keras")
+    Preprocessing(**{k: DEFAULTS[k] for k in Preprocessing.__dataclass_fields__
+                     if k != "img_size"}, img_size=75).save(folder / "preprocessing.json")
+    (folder / "card.json").write_text(json.dumps(dict(decision=dict(temperature=2.0))))
+    return folder / "model.keras"
+
+
+def exported_probabilities(folder, fmt, images):
+    if fmt == "saved_model":
+        loaded = tf.saved_model.load(str(folder / "saved_model"))  # kept while serve runs
+        return loaded.serve(images).numpy()
+    interpreter = tf.lite.Interpreter(str(folder / "model.tflite"))
+    given, wanted = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    interpreter.resize_tensor_input(given["index"], images.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(given["index"], images)
+    interpreter.invoke()
+    return interpreter.get_tensor(wanted["index"])
+
+
+@pytest.mark.parametrize("fmt", ["saved_model", "tflite"])
+def test_an_export_gives_the_keras_models_probabilities(model_path, tmp_path, fmt):
+    out = tmp_path / "export"
+    main(["--format", fmt, "--model", str(model_path), "--out", str(out)])
+    crops = np.random.default_rng(1).integers(0, 256, (5, 96, 96, 3)).astype(np.uint8)
+    images = np.asarray(prepare_images(crops, 75), np.float32)
+    expected = keras.models.load_model(model_path).predict(images, verbose=0)
+    assert np.allclose(exported_probabilities(out, fmt, images), expected, atol=1e-5)
+    for name in ("preprocessing.json", "card.json"):
+        assert (out / name).read_text() == (model_path.parent / name).read_text()
+    description = json.loads((out / "export.json").read_text())
+    assert description["format"] == fmt and description["input"]["shape"] == [None, 75, 75, 3]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]  # no temporary left
+
+
+def test_an_unknown_format_lists_the_supported_ones(tmp_path):
+    done = run(["python", "-m", "stages.export", "--format", "onnx"], ROOT, check=False)
+    assert done.returncode == 2
+    assert "invalid choice: 'onnx'" in done.stderr and "'saved_model', 'tflite'" in done.stderr
