@@ -34,11 +34,10 @@ from tqdm import tqdm
 
 from stages.calibration import UNCALIBRATED, calibrate, load_card, track_means
 from stages.common import (
-    CARD,
     MODEL,
-    PREPROCESSING,
     ConfigError,
     SkipInput,
+    model_files,
     new_figure,
     run_command,
     save_figure,
@@ -140,16 +139,6 @@ def usable_out_dir(out):
         raise ConfigError(f"--out '{out}' cannot be created ({e.strerror})") from None
     if not os.access(out, os.W_OK | os.X_OK):
         raise ConfigError(f"--out '{out}' is not writable")
-
-
-def model_files(model_path):
-    """(model, preprocessing.json, card.json) paths; the first two must exist."""
-    model_path = Path(model_path)
-    for needed in (model_path, model_path.with_name(PREPROCESSING.name)):
-        if not needed.is_file():
-            raise ConfigError(f"'{needed}' not found: train a model with `dvc repro` "
-                              f"(or pass --model PATH)")
-    return model_path, model_path.with_name(PREPROCESSING.name), model_path.with_name(CARD.name)
 
 
 def model_scope(card_path, decision, found):

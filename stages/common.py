@@ -51,6 +51,16 @@ class SkipInput(Exception):
     """One input that cannot be used: its reason is recorded and the others go on."""
 
 
+def model_files(model_path):
+    """A trained model's files: (model, preprocessing.json, card.json) paths; the first two must exist."""
+    model_path = Path(model_path)
+    for needed in (model_path, model_path.with_name(PREPROCESSING.name)):
+        if not needed.is_file():
+            raise ConfigError(f"'{needed}' not found: train a model with `dvc repro` "
+                              f"(or pass --model PATH)")
+    return model_path, model_path.with_name(PREPROCESSING.name), model_path.with_name(CARD.name)
+
+
 def warn(message):
     """One line on stderr that does not break a progress bar."""
     tqdm.write(f"warning: {message}", file=sys.stderr)

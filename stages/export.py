@@ -16,8 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from stages.check import model_files
-from stages.common import MODEL, run_command, write_json
+from stages.common import MODEL, model_files, run_command, write_json
 from stages.params import Preprocessing
 
 FORMATS = {"saved_model": ("tf_saved_model", "saved_model"), "tflite": ("litert", "model.tflite")}

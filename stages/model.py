@@ -116,15 +116,17 @@ def crop_dataset(paths, labels, img_size, batch_size, seed=None, augment=None, e
     files = tf.constant(list(map(str, paths)))
     classes = tf.constant(np.asarray(labels, np.int32))
 
-    def permuted(count, key):
+    def permuted(count, epoch_seed, salt):
+        """0..count-1, shuffled by (epoch_seed, salt) unless epoch_seed is None."""
         order = tf.range(count, dtype=tf.int64)
-        return order if key is None else tf.random.experimental.stateless_shuffle(order, key)
+        if epoch_seed is None:
+            return order
+        return tf.random.experimental.stateless_shuffle(order, tf.stack([epoch_seed, salt]))
 
     def video_crops(video, epoch_seed):
         contents = tf.io.read_file(files[video])
         first = bounds[video]
-        order = first + permuted(bounds[video + 1] - first,
-                                 None if epoch_seed is None else tf.stack([epoch_seed, video + 1]))
+        order = first + permuted(bounds[video + 1] - first, epoch_seed, video + 1)
 
         def crop(index):
             image = decode_crop(tf.strings.substr(contents, starts[index], lengths[index]))
@@ -134,7 +136,7 @@ def crop_dataset(paths, labels, img_size, batch_size, seed=None, augment=None, e
         return tf.data.Dataset.from_tensor_slices(order).map(crop)
 
     def epoch_batches(epoch_seed=None):
-        videos = permuted(len(paths), None if epoch_seed is None else tf.stack([epoch_seed, 0]))
+        videos = permuted(len(paths), epoch_seed, 0)
         ds = tf.data.Dataset.from_tensor_slices(videos).interleave(
             lambda video: video_crops(video, epoch_seed), cycle_length=VIDEOS_AT_ONCE,
             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

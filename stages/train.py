@@ -69,12 +69,17 @@ def data_summary(split, data_dir):
                                    for s in ("train", "val", "test")})
 
 
+def target_reached(history, target):
+    """The stop rule: the last epoch's training accuracy reached target_accuracy."""
+    return bool(history) and history["accuracy"][-1] >= target
+
+
 def training_summary(params, history, kept):
     """The initial weights, epochs run and why training stopped, the epoch kept (counted
     from 1) and its validation metrics."""
     epochs_run = len(history["loss"])
     stopped = (f"training accuracy reached target_accuracy {params['target_accuracy']}"
-               if history["accuracy"][-1] >= params["target_accuracy"]
+               if target_reached(history, params["target_accuracy"])
                else f"ran all {params['epochs']} epochs")
     return dict(architecture="InceptionResNetV2, global average pooling, dropout, 2-way softmax",
                 weights=params["weights"], img_size=params["img_size"], epochs_run=epochs_run,
@@ -177,8 +182,7 @@ def main(argv=None):
         checkpoint.set_model(model)
         first = checkpoint.resume()
     history = checkpoint.history
-    stopped = bool(history) and history["accuracy"][-1] >= params["target_accuracy"]
-    last = first if stopped else params["epochs"]
+    last = first if target_reached(history, params["target_accuracy"]) else params["epochs"]
     if first:
         print(f"train: resuming after epoch {first} of {params['epochs']} from {CHECKPOINT} "
               f"(an interrupted run with the same parameters, code and data)", file=sys.stderr)
