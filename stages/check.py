@@ -37,10 +37,14 @@ from stages.common import (
     MODEL,
     ConfigError,
     SkipInput,
+    add_verbosity,
+    log,
     model_files,
     new_figure,
     run_command,
     save_figure,
+    set_log_level,
+    showing_progress,
     slug,
     write_text_atomic,
 )
@@ -74,6 +78,7 @@ def parse_args(argv, prog):
                              "Grad-CAM heatmap of the face that scored most fake")
     parser.add_argument("--csv", metavar="FILE", type=Path,
                         help=f"also write one row per video ({', '.join(CSV_COLUMNS)})")
+    add_verbosity(parser)
     return parser.parse_args(argv)
 
 
@@ -163,6 +168,7 @@ class Checker:
             self.decision = dataclasses.replace(self.decision, threshold=threshold,
                                                 threshold_rule="--threshold")
         self.scope = model_scope(card, self.decision, found)
+        log.debug(f"model {model_path}: {self.decision}, {self.prep}")
         from stages.model import load_classifier
         self.model = load_classifier(model_path)
         self.crops = VideoCropper(self.prep)
@@ -211,9 +217,7 @@ class Checker:
 
 
 def line(result):
-    """The one-line human summary of a result."""
-    if result["verdict"] == "ERROR":
-        return f"error: {result['video']}: {result['error']}"
+    """The one-line human summary of a result that has a verdict."""
     mark = result["model"]["mark"]
     verdict = result["verdict"] + (f" ({mark})" if mark else "")
     score = "  -  " if result["p_fake"] is None else f"{result['p_fake']:.3f}"
@@ -312,6 +316,7 @@ def unique_name(name, taken):
 
 def main(argv=None, prog="python -m stages.check"):
     args = parse_args(argv, prog)
+    set_log_level(args.log_level)
     videos = video_files(args.videos)
     if args.out:
         usable_out_dir(args.out)
@@ -319,20 +324,26 @@ def main(argv=None, prog="python -m stages.check"):
         usable_csv(args.csv)
     checker = Checker(args.model, args.threshold)
     if checker.scope["warning"]:
-        print(f"warning: {checker.scope['warning']}", file=sys.stderr)
+        log.warning(checker.scope["warning"])
     results, names = [], set()
-    for video in tqdm(videos, desc="check", unit="video", disable=len(videos) < 2,
-                      file=sys.stderr):
+    for video in tqdm(videos, desc="check", unit="video", file=sys.stderr,
+                      disable=len(videos) < 2 or not showing_progress()):
         result, sampled = checker.check(video)
         if sampled is not None and args.out:
             write_pictures(checker, result, sampled, args.out,
                            unique_name(slug(Path(video).stem), names))
         results.append(result)
-        text = json.dumps(result) if args.json else line(result)
-        tqdm.write(text, file=sys.stdout if result["verdict"] != "ERROR" or args.json else sys.stderr)
+        log.debug(f"{video}: faces at frames {result.get('frame_indices')}, calibrated P(fake) "
+                  f"{result.get('frame_p_fake')}, seconds {result.get('timing')}")
+        if args.json:
+            tqdm.write(json.dumps(result), file=sys.stdout)
+        elif result["verdict"] == "ERROR":
+            log.error(f"{result['video']}: {result['error']}")
+        else:
+            tqdm.write(line(result), file=sys.stdout)
     if args.csv:
         write_text_atomic(args.csv, csv_text(results))
-    print(summary(results), file=sys.stderr)
+    log.info(summary(results))
     return 1 if any(r["verdict"] == "ERROR" for r in results) else 0
 
 

@@ -1,6 +1,7 @@
-"""Plumbing every stage shares: paths, errors, atomic writes, parallel maps, figures."""
+"""Plumbing every stage shares: paths, errors, messages, atomic writes, parallel maps, figures."""
 import contextlib
 import json
+import logging
 import multiprocessing
 import os
 import re
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 # Where the stages read and write (the same paths dvc.yaml names).
 DEMO_DIR = Path("data/demo")
@@ -30,7 +32,9 @@ CHECKPOINT = Path("models/checkpoint")    # train's last epoch, to resume from (
 TRAINING = Path("models/training.json")   # what the model saw and how it was trained
 CARD = Path("models/card.json")           # ... with its calibration, threshold and test metrics
 PREDICTIONS = Path("data/predictions.csv")
-EVAL_METRICS = Path("metrics/eval.json")
+TRAIN_LIVE = Path("dvclive/train")        # DVCLive's folders: train's per-epoch metrics ...
+EVAL_LIVE = Path("dvclive/evaluate")      # ... evaluate's test metrics, ROC, PR and confusion
+EVAL_METRICS = EVAL_LIVE / "metrics.json"
 EVAL_SETS_METRICS = Path("metrics/eval")          # <set>.json per evaluation set
 GENERALIZATION = Path("metrics/generalization.json")
 PLOTS_DIR = Path("plots")
@@ -61,24 +65,70 @@ def model_files(model_path):
     return model_path, model_path.with_name(PREPROCESSING.name), model_path.with_name(CARD.name)
 
 
-def warn(message):
-    """One line on stderr that does not break a progress bar."""
-    tqdm.write(f"warning: {message}", file=sys.stderr)
+LOG_LEVELS = ("debug", "info", "warning", "error")
+log = logging.getLogger("stages")  # every message of the stages and commands
+
+
+class _Stderr(logging.StreamHandler):
+    """Writes to sys.stderr as it is when the message comes (tests and tqdm swap it)."""
+
+    def __init__(self):
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+
+class _OneLine(logging.Formatter):
+    """info as it is; 'warning: ...', 'error: ...', 'debug: ...' for the other levels."""
+
+    def format(self, record):
+        text = record.getMessage()
+        return text if record.levelno == logging.INFO else f"{record.levelname.lower()}: {text}"
+
+
+if not log.handlers:
+    log.addHandler(_Stderr())
+    log.handlers[0].setFormatter(_OneLine())
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def set_log_level(level):
+    """Show messages of level (one of LOG_LEVELS) and above; below info, no progress bars."""
+    log.setLevel(level.upper())
+
+
+def showing_progress():
+    """Whether progress bars are wanted (the log level is info or debug)."""
+    return log.isEnabledFor(logging.INFO)
+
+
+def add_verbosity(parser):
+    """-v / -q on a command: debug messages too, or only warnings and errors."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-v", "--verbose", dest="log_level", action="store_const", const="debug",
+                       default="info", help="also debug messages")
+    group.add_argument("-q", "--quiet", dest="log_level", action="store_const", const="warning",
+                       help="only warnings and errors: no progress bars, no summary")
 
 
 def run_command(main, argv=None):
-    """main(argv)'s exit status; a ConfigError or DataError becomes one `error:` line."""
-    try:
-        return main(argv) or 0
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    """main(argv)'s exit status, its messages printed through tqdm (bars stay whole);
+    a ConfigError or DataError becomes one `error:` line."""
+    with logging_redirect_tqdm([log]):
+        try:
+            return main(argv) or 0
+        except ConfigError as e:
+            log.error(e)
+            return 2
+        except DataError as e:
+            log.error(e)
+            return 1
+        except KeyboardInterrupt:
+            log.error("interrupted")
+            return 130
 
 
 @contextlib.contextmanager
@@ -143,7 +193,9 @@ def parallel_map(func, items, workers, desc, writes_to=()):
     """
     items = list(items)
     workers = min(worker_count(workers), max(len(items), 1))
-    bar = dict(total=len(items), desc=desc, unit="video", file=sys.stderr)
+    bar = dict(total=len(items), desc=desc, unit="video", file=sys.stderr,
+               disable=not showing_progress())
+    log.debug(f"{desc}: {len(items)} item(s) in {workers} process(es)")
     if workers == 1:
         return [func(item) for item in tqdm(items, **bar)]
     pool = multiprocessing.get_context("fork").Pool(workers)

@@ -20,8 +20,8 @@ from stages.common import (
     LABELS_CSV,
     ConfigError,
     DataError,
+    log,
     slug,
-    warn,
 )
 from stages.params import FF_METHODS
 
@@ -110,7 +110,7 @@ def list_videos(data_dir, dataset="auto", ff_compression="c23", ff_methods=FF_ME
     table["path"] = [inside(root, p) for p in table["path"]]
     table["status"] = [row_problem(row) for row in table.itertuples()]
     for row in table[table["status"] != "ok"].itertuples():
-        warn(f"{row.where}: {row.status[len('error: '):]}; skipped")
+        log.warning(f"{row.where}: {row.status[len('error: '):]}; skipped")
     table = one_row_per_file(root, table)
     table["path"] = table["path"].where(table["status"] == "ok", table["raw_path"])
     return table[COLUMNS + ["status"]].reset_index(drop=True)
@@ -160,7 +160,7 @@ def one_row_per_file(root, table):
         if kept.label != row.label:
             raise DataError(f"{named(kept)} and {named(row)} are the same video file with "
                             f"different labels ({kept.label}, {row.label}): keep one")
-        warn(f"{row.where} names the same video as {kept.where}; the first kept")
+        log.warning(f"{row.where} names the same video as {kept.where}; the first kept")
         drop.append(row.Index)
     table = table.drop(index=drop)
     paths = {identity: row.path for identity, row in first.items()}
@@ -201,7 +201,7 @@ def _from_folders(root):
         folder = root / label
         videos = sorted(video_entries(folder)) if folder.is_dir() else []
         if not videos:
-            warn(f"no videos in '{folder}'")
+            log.warning(f"no videos in '{folder}'")
         rows += [dict(path=p.relative_to(root).as_posix(), label=label) for p in videos]
     return _table(rows, where=[row["path"] for row in rows])
 
@@ -281,7 +281,7 @@ def _from_faceforensics(root, compression, methods):
     for method in methods:
         folder = root / FF_FAKES / method / compression / "videos"
         if not folder.is_dir():
-            warn(f"no FaceForensics++ {method} videos in '{folder}'")
+            log.warning(f"no FaceForensics++ {method} videos in '{folder}'")
         for path in sorted(video_entries(folder)):
             who, scene = ff_names(path.stem)
             rows.append(dict(path=path.relative_to(root).as_posix(), label="fake",
@@ -305,8 +305,8 @@ def ff_official_splits(root, people):
         pairs = read_pairs(path) if path.is_file() else []
         missing = sum(any(f"youtube {i}" not in present for i in pair) for pair in pairs)
         if missing:
-            warn(f"{path}: {missing} of {len(pairs)} pairs name videos that are not in "
-                 f"'{root}'; going on with the rest")
+            log.warning(f"{path}: {missing} of {len(pairs)} pairs name videos that are not in "
+                        f"'{root}'; going on with the rest")
         for pair in pairs:
             for i in pair:
                 split_of[f"youtube {i}"] = split

@@ -37,15 +37,15 @@ from stages.common import (
     MANIFEST,
     SELF_BLENDED,
     DataError,
+    log,
     parallel_map,
     read_table,
-    run_command,
-    warn,
     write_json,
     write_text_atomic,
 )
 from stages.faces import FaceDetector, crop_faces, find_faces, save_faces
-from stages.params import FACE_KEYS, FRAME_KEYS, read_params, read_settings, write_settings
+from stages.params import (FACE_KEYS, FRAME_KEYS, read_params, read_settings, run_stage,
+                           write_settings)
 from stages.video import load_frames
 
 PARAMS = (*FACE_KEYS, "synthesize_fakes", "reuse_source_faces")
@@ -94,7 +94,7 @@ def detect_one(job):
                frames_without_face=int(faces["frames_without_face"]))
     if not row["faces"]:
         row["status"] = "no_face"
-        warn(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
+        log.warning(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
         return row, None, None
     save_faces(row["id"], faces, params["frame_format"], params["jpeg_quality"])
     fake = synthesize_fake(row, faces, params) \
@@ -163,17 +163,16 @@ def main(argv=None):
         counts["synthesized_fakes"] = len(synthesized)
     write_json(FACES_METRICS, counts)
     write_settings(FACE_SETTINGS, params, FRAME_KEYS + FACE_KEYS)
-    print(f"detect_faces: {counts['videos_with_faces']}/{counts['videos']} videos with faces, "
-          f"{counts['faces']} faces in {counts['frames']} frames "
-          f"({counts['frames_without_face']} frames without a face; "
-          f"{counts['videos_on_source_faces']} fakes cropped where their source's faces are"
-          + (f"; {counts['faces_not_aligned']} crops not aligned" if params["face_align"] else "")
-          + ")"
-          + (f", {len(synthesized)} self-blended fakes" if params["synthesize_fakes"] else ""),
-          file=sys.stderr)
+    aligned = f"; {counts['faces_not_aligned']} crops not aligned" if params["face_align"] else ""
+    blended = f", {len(synthesized)} self-blended fakes" if params["synthesize_fakes"] else ""
+    log.info(f"detect_faces: {counts['videos_with_faces']}/{counts['videos']} videos with faces, "
+             f"{counts['faces']} faces in {counts['frames']} frames "
+             f"({counts['frames_without_face']} frames without a face; "
+             f"{counts['videos_on_source_faces']} fakes cropped where their source's faces are"
+             f"{aligned}){blended}")
     if not counts["videos_with_faces"]:
         raise DataError("no face found in any video (see data/faces.csv)")
 
 
 if __name__ == "__main__":
-    sys.exit(run_command(main))
+    sys.exit(run_stage(main))

@@ -23,15 +23,14 @@ from stages.common import (
     ConfigError,
     DataError,
     SkipInput,
+    log,
     parallel_map,
-    run_command,
-    warn,
     write_text_atomic,
 )
 from stages.crops import VideoCropper
 from stages.datasets import assign_ids, list_videos
 from stages.faces import save_faces
-from stages.params import Preprocessing, read_params
+from stages.params import Preprocessing, read_params, run_stage
 
 PARAMS = ("eval_sets", "data_dir", "ff_compression", "ff_methods")
 
@@ -62,12 +61,12 @@ def crop_one(job):
     try:
         indices, frames = _cropper.frames(Path(folder) / row["path"])
     except (SkipInput, cv2.error, OSError) as e:
-        warn(f"{row['path']}: {e}; skipped")
+        log.warning(f"{row['path']}: {e}; skipped")
         return dict(row, status=f"error: {e}")
     faces = _cropper.faces(indices, frames)
     row.update(frames=len(frames), faces=len(faces["crops"]))
     if not row["faces"]:
-        warn(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
+        log.warning(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
         return dict(row, status="no_face")
     save_faces(row["id"], faces, _cropper.prep.frame_format, _cropper.prep.jpeg_quality, out)
     return row
@@ -95,13 +94,13 @@ def main(argv=None):
     table = pd.DataFrame(rows)
     write_text_atomic(out / "faces.csv", table.to_csv(index=False))
     ok = table[table["status"] == "ok"]
-    print(f"eval_faces {name}: {len(ok)}/{len(table)} videos with faces "
-          f"({(ok['label'] == 'real').sum()} real, {(ok['label'] == 'fake').sum()} fake), "
-          f"{ok['faces'].sum()} faces -> {out}", file=sys.stderr)
+    log.info(f"eval_faces {name}: {len(ok)}/{len(table)} videos with faces "
+             f"({(ok['label'] == 'real').sum()} real, {(ok['label'] == 'fake').sum()} fake), "
+             f"{ok['faces'].sum()} faces -> {out}")
     if ok.empty:
         raise DataError(f"no video of evaluation set '{name}' ({folder}) has a face "
                         f"(see {out / 'faces.csv'})")
 
 
 if __name__ == "__main__":
-    sys.exit(run_command(main))
+    sys.exit(run_stage(main))

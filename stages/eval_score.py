@@ -21,13 +21,13 @@ from stages.common import (
     PLOTS_DIR,
     PREPROCESSING,
     DataError,
+    log,
     read_table,
-    run_command,
     write_json,
     write_text_atomic,
 )
 from stages.evaluate import calibrated, confusion_png, measured, roc_png, score
-from stages.params import Preprocessing, read_params
+from stages.params import Preprocessing, read_params, run_stage
 
 PARAMS = ("batch_size",)
 
@@ -64,10 +64,10 @@ def main(argv=None):
     roc_png({"frames": (frames["y"], frames["p_fake"]), "videos": (videos["y"], videos["p_fake"])},
             plots / "roc.png", title=f"{name}: ROC, FAKE positive")
     f, v = report["frames"], report["videos"]
-    print(f"eval_score {name}: {len(frames)} frames, AUC {f['roc_auc']}, accuracy "
-          f"{f['accuracy']:.3f}; {len(videos)} videos, AUC {v['roc_auc']}, accuracy "
-          f"{v['accuracy']:.3f} -> {EVAL_SETS_METRICS / f'{name}.json'}", file=sys.stderr)
+    log.info(f"eval_score {name}: {len(frames)} frames, AUC {f['roc_auc']}, accuracy "
+             f"{f['accuracy']:.3f}; {len(videos)} videos, AUC {v['roc_auc']}, accuracy "
+             f"{v['accuracy']:.3f} -> {EVAL_SETS_METRICS / f'{name}.json'}")
 
 
 if __name__ == "__main__":
-    sys.exit(run_command(main))
+    sys.exit(run_stage(main))

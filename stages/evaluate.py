@@ -5,9 +5,11 @@ the threshold), then measures the test frames and videos with calibrated
 probabilities. Reads models/, data/split.csv and data/faces/; writes
 models/card.json (the model card check reads: train's record, the
 calibration, the decision rule, the test metrics and the model's scope),
-metrics/eval.json, data/predictions.csv (each test video's raw and calibrated
-P(fake) and verdict), plot data plots/confusion.csv and plots/roc.csv, and
-plots/confusion.png, plots/roc.png and plots/reliability.png.
+data/predictions.csv (each test video's raw and calibrated P(fake) and
+verdict), plots/confusion.png, plots/roc.png and plots/reliability.png, and
+through DVCLive in dvclive/evaluate/: the test metrics (metrics.json) and the
+ROC, precision-recall, confusion and calibration data of frames and videos,
+with their plot definitions in dvc.yaml (DVCLive keeps them there).
 """
 import argparse
 import sys
@@ -19,7 +21,7 @@ from sklearn.calibration import calibration_curve
 
 from stages.common import (
     CARD,
-    EVAL_METRICS,
+    EVAL_LIVE,
     FACES_DIR,
     LABEL_INDEX,
     MODEL,
@@ -30,12 +32,11 @@ from stages.common import (
     SPLIT_METRICS,
     TRAINING,
     DataError,
+    log,
     new_figure,
     read_json,
     read_table,
-    run_command,
     save_figure,
-    write_json,
     write_text_atomic,
 )
 from stages.calibration import (
@@ -49,7 +50,7 @@ from stages.calibration import (
     write_card,
 )
 from stages.faces import load_faces
-from stages.params import Preprocessing, read_params
+from stages.params import Preprocessing, read_params, run_stage
 
 PARAMS = ("threshold", "uncertain_margin", "min_faces", "video_score", "batch_size")
 NAMES = {index: label for label, index in LABEL_INDEX.items()}
@@ -115,6 +116,39 @@ def reliability_png(y_true, curves, path):
     save_figure(fig, path)
 
 
+def log_metrics(live, metrics, prefix=""):
+    """Every number in metrics through DVCLive (nested keys as a/b); None (undefined) left out."""
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            log_metrics(live, value, f"{prefix}{key}/")
+        elif value is not None:
+            live.log_metric(f"{prefix}{key}", value, plot=False)
+
+
+def log_plots(live, levels, threshold):
+    """DVCLive's confusion, ROC and precision-recall data for each level (frames, videos),
+    and the frames' calibration curve. The titles stay the same run after run, since
+    DVCLive writes them into dvc.yaml."""
+    for level, table in levels.items():
+        y, p_fake = table["y"], table["p_fake"]
+        predicted = (p_fake >= threshold).astype(int).map(NAMES)
+        live.log_sklearn_plot("confusion_matrix", y.map(NAMES), predicted, name=f"confusion/{level}",
+                              title=f"Confusion, test {level} at the threshold",
+                              x_label="actual", y_label="predicted")
+        if y.nunique() < 2:
+            log.warning(f"evaluate: the test {level} are all {NAMES[y.iloc[0]]}: "
+                        f"no ROC or precision-recall curve")
+            continue
+        live.log_sklearn_plot("roc", y, p_fake, name=f"roc/{level}", drop_intermediate=True,
+                              title=f"ROC, test {level} (FAKE positive)")
+        live.log_sklearn_plot("precision_recall", y, p_fake, name=f"precision_recall/{level}",
+                              drop_intermediate=True,
+                              title=f"Precision-recall, test {level} (FAKE positive)")
+    live.log_sklearn_plot("calibration", levels["frames"]["y"], levels["frames"]["p_fake"],
+                          name="calibration/frames", n_bins=10,
+                          title="Calibration, test frames (calibrated P(fake))")
+
+
 def score(model, videos, img_size, batch_size, folder=FACES_DIR):
     """(frames, videos): each face crop's and each video's raw P(fake), with the labels
     (the crops files in folder)."""
@@ -159,7 +193,7 @@ def calibrated(frames, videos, decision):
 
 
 def measured(frames, videos, threshold):
-    """The metrics of metrics/eval.json for calibrated frames and videos (with verdicts)."""
+    """The test metrics of calibrated frames and videos (with verdicts)."""
     return dict(frames=level_metrics(frames, "p_raw", threshold),
                 videos={**level_metrics(videos, "p_fake_raw", threshold),
                         "uncertain": int((videos["verdict"] == "UNCERTAIN").sum())})
@@ -193,7 +227,6 @@ def main(argv=None):
                   model_epoch=training["training"]["kept_epoch"],
                   **measured(frames, videos, threshold),
                   videos_left_out=read_json(SPLIT_METRICS)["left_out"])
-    write_json(EVAL_METRICS, report)
     write_text_atomic(PREDICTIONS, videos.drop(columns="y").to_csv(index=False))
     val_p = calibrate(val_frames["p_raw"], decision.temperature)
     write_card(CARD, training, decision, test={
@@ -203,26 +236,23 @@ def main(argv=None):
             validation_frames=len(val_frames),
             **calibration_metrics(val_frames["y"], val_frames["p_raw"], val_p)))
 
-    frame_pred = (frames["p_fake"] >= threshold).astype(int)
-    write_text_atomic(PLOTS_DIR / "confusion.csv", pd.DataFrame(dict(
-        actual=frames["y"].map(NAMES), predicted=frame_pred.map(NAMES))).to_csv(index=False))
-    if frames["y"].nunique() == 2:
-        fpr, tpr, _ = skm.roc_curve(frames["y"], frames["p_fake"])
-    else:
-        fpr, tpr = np.array([0.0, 1.0]), np.array([0.0, 1.0])
-    write_text_atomic(PLOTS_DIR / "roc.csv", pd.DataFrame(dict(fpr=fpr, tpr=tpr)).to_csv(index=False))
-    confusion_png(frames["y"], frame_pred, PLOTS_DIR / "confusion.png")
+    from dvclive import Live
+    with Live(str(EVAL_LIVE), save_dvc_exp=False) as live:
+        log_metrics(live, report)
+        log_plots(live, {"frames": frames, "videos": videos}, threshold)
+    confusion_png(frames["y"], (frames["p_fake"] >= threshold).astype(int),
+                  PLOTS_DIR / "confusion.png")
     roc_png({"frames": (frames["y"], frames["p_fake"]), "videos": (videos["y"], videos["p_fake"])},
             PLOTS_DIR / "roc.png")
     reliability_png(frames["y"], {"raw": frames["p_raw"], "calibrated": frames["p_fake"]},
                     PLOTS_DIR / "reliability.png")
     f, v = report["frames"], report["videos"]
-    print(f"evaluate: temperature {decision.temperature:.3f}, threshold {threshold:.3f} "
-          f"({decision.threshold_rule}); {len(frames)} test frames, accuracy {f['accuracy']:.3f} "
-          f"(TP {f['tp']}, FP {f['fp']}, FN {f['fn']}, TN {f['tn']}), ECE {f['ece_raw']:.3f} -> "
-          f"{f['ece']:.3f}; {len(videos)} test videos, accuracy {v['accuracy']:.3f}, "
-          f"{v['uncertain']} uncertain -> {CARD}", file=sys.stderr)
+    log.info(f"evaluate: temperature {decision.temperature:.3f}, threshold {threshold:.3f} "
+             f"({decision.threshold_rule}); {len(frames)} test frames, accuracy {f['accuracy']:.3f} "
+             f"(TP {f['tp']}, FP {f['fp']}, FN {f['fn']}, TN {f['tn']}), ECE {f['ece_raw']:.3f} -> "
+             f"{f['ece']:.3f}; {len(videos)} test videos, accuracy {v['accuracy']:.3f}, "
+             f"{v['uncertain']} uncertain -> {CARD}, {EVAL_LIVE}")
 
 
 if __name__ == "__main__":
-    sys.exit(run_command(main))
+    sys.exit(run_stage(main))

@@ -16,7 +16,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from stages.common import MODEL, model_files, run_command, write_json
+from stages.common import (MODEL, add_verbosity, log, model_files, run_command, set_log_level,
+                           write_json)
 from stages.params import Preprocessing
 
 FORMATS = {"saved_model": ("tf_saved_model", "saved_model"), "tflite": ("litert", "model.tflite")}
@@ -30,11 +31,13 @@ def parse_args(argv):
                         help=f"trained model (default {MODEL}); its preprocessing.json and "
                              f"card.json beside it")
     parser.add_argument("--out", type=Path, help="folder to write (default models/export/FORMAT)")
+    add_verbosity(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    set_log_level(args.log_level)
     model_path, preprocessing, card = model_files(args.model)
     prep = Preprocessing.load(preprocessing)
     out = args.out or Path("models/export") / args.format
@@ -62,7 +65,7 @@ def main(argv=None):
         card=card.is_file()))
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
-    print(f"export: {model_path} as {args.format} -> {out / name}", file=sys.stderr)
+    log.info(f"export: {model_path} as {args.format} -> {out / name}")
 
 
 if __name__ == "__main__":

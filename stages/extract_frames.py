@@ -19,13 +19,12 @@ from stages.common import (
     MANIFEST,
     DataError,
     SkipInput,
+    log,
     parallel_map,
-    run_command,
-    warn,
     write_text_atomic,
 )
 from stages.datasets import assign_ids, list_videos
-from stages.params import FRAME_KEYS, read_params, write_settings
+from stages.params import FRAME_KEYS, read_params, run_stage, write_settings
 from stages.video import read_sampled_frames, save_frames
 
 PARAMS = ("data_dir", "dataset", "ff_compression", "ff_methods", *FRAME_KEYS)
@@ -47,7 +46,7 @@ def extract_one(job):
                                    params["frame_format"], params["jpeg_quality"])
     except (SkipInput, cv2.error, OSError) as e:
         row["status"] = f"error: {e}"
-        warn(f"{row['path']}: {e}; skipped")
+        log.warning(f"{row['path']}: {e}; skipped")
     return row
 
 
@@ -68,14 +67,14 @@ def main(argv=None):
     write_text_atomic(MANIFEST, manifest.to_csv(index=False))
     write_settings(FRAME_SETTINGS, params, FRAME_KEYS)
     ok = manifest[manifest["status"] == "ok"]
-    print(f"extract_frames: {len(ok)}/{len(manifest)} videos ok, "
-          f"{ok['frames_kept'].sum()} frames, "
-          f"{ok['bytes'].mean() / 1e6 if len(ok) else 0:.2f} MB per video "
-          f"({params['frame_format']}) -> {FRAMES_DIR}, {MANIFEST}", file=sys.stderr)
+    log.info(f"extract_frames: {len(ok)}/{len(manifest)} videos ok, "
+             f"{ok['frames_kept'].sum()} frames, "
+             f"{ok['bytes'].mean() / 1e6 if len(ok) else 0:.2f} MB per video "
+             f"({params['frame_format']}) -> {FRAMES_DIR}, {MANIFEST}")
     if ok.empty:
         raise DataError("no usable video: every input failed "
                         "(see the warnings above and data/manifest.csv)")
 
 
 if __name__ == "__main__":
-    sys.exit(run_command(main))
+    sys.exit(run_stage(main))

@@ -1,6 +1,6 @@
 """DVC stage generalization: the model on each evaluation set, next to its own test split.
 
-Reads metrics/eval.json (the training data's test split) and
+Reads dvclive/evaluate/metrics.json (the training data's test split) and
 metrics/eval/NAME.json for each NAME of eval_sets; writes
 metrics/generalization.json (frame and video ROC AUC, accuracy and equal error
 rate per set, the own test split first) and plots/generalization.png.
@@ -16,13 +16,13 @@ from stages.common import (
     GENERALIZATION,
     PLOTS_DIR,
     DataError,
+    log,
     new_figure,
     read_json,
-    run_command,
     save_figure,
     write_json,
 )
-from stages.params import read_params
+from stages.params import read_params, run_stage
 
 PARAMS = ("eval_sets", "data_dir")
 COLUMNS = [("frames", "roc_auc"), ("videos", "roc_auc"), ("frames", "accuracy"),
@@ -30,8 +30,9 @@ COLUMNS = [("frames", "roc_auc"), ("videos", "roc_auc"), ("frames", "accuracy"),
 
 
 def summary_row(report):
-    """The numbers of one set's metrics that the table shows."""
-    return {f"{level}_{key}": report[level][key] for level, key in COLUMNS} | {
+    """The numbers of one set's metrics that the table shows (None: undefined, such as the
+    AUC of one class)."""
+    return {f"{level}_{key}": report[level].get(key) for level, key in COLUMNS} | {
         "frames": report["frames"]["count"], "videos": report["videos"]["count"]}
 
 
@@ -64,10 +65,9 @@ def main(argv=None):
     rows = {name: summary_row(read_json(path)) for name, path in reports.items()}
     write_json(GENERALIZATION, dict(trained_on=params["data_dir"], sets=rows))
     generalization_png(rows, PLOTS_DIR / "generalization.png")
-    print("generalization: " + "; ".join(
-        f"{name} frame AUC {row['frames_roc_auc']}" for name, row in rows.items()),
-        file=sys.stderr)
+    log.info("generalization: " + "; ".join(
+        f"{name} frame AUC {row['frames_roc_auc']}" for name, row in rows.items()))
 
 
 if __name__ == "__main__":
-    sys.exit(run_command(main))
+    sys.exit(run_stage(main))

@@ -24,11 +24,11 @@ from stages.common import (
     LABELS_CSV,
     DataError,
     atomic_path,
+    log,
     parallel_map,
-    run_command,
     write_text_atomic,
 )
-from stages.params import read_params
+from stages.params import read_params, run_stage
 
 PARAMS = ("demo_clips_per_class", "demo_frames", "demo_width", "demo_height", "demo_seed")
 FACE_PHOTO = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
@@ -231,9 +231,9 @@ def main(argv=None):
                  desc="make_demo", writes_to=[DEMO_DIR / label for label in ("real", "fake")])
 
     write_text_atomic(DEMO_DIR / LABELS_CSV, labels_table(count).to_csv(index=False))
-    print(f"make_demo: {count} real and {count} fake clips of {params['demo_frames']} frames, "
-          f"{params['demo_width']}x{params['demo_height']} -> {DEMO_DIR}", file=sys.stderr)
+    log.info(f"make_demo: {count} real and {count} fake clips of {params['demo_frames']} frames, "
+             f"{params['demo_width']}x{params['demo_height']} -> {DEMO_DIR}")
 
 
 if __name__ == "__main__":
-    sys.exit(run_command(main))
+    sys.exit(run_stage(main))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from stages.common import ConfigError, write_json
+from stages.common import LOG_LEVELS, ConfigError, run_command, set_log_level, write_json
 
 PARAMS_FILE = "params.yaml"
 DETECTORS = ("hog", "cnn", "mtcnn", "hog+mtcnn")
@@ -131,6 +131,7 @@ RULES = {
     "split_seed": between(integer, 0, SEED_MAX, f"use an integer in 0..{SEED_MAX}"),
     "train_seed": between(integer, 0, SEED_MAX, f"use an integer in 0..{SEED_MAX}"),
     "workers": between(integer, 0, None, "use 0 (all cores) or more"),
+    "log_level": choice(*LOG_LEVELS),
     # make_demo
     "demo_clips_per_class": between(integer, 1, None, "use an integer >= 1"),
     "demo_frames": between(integer, 1, None, "use an integer >= 1"),
@@ -235,6 +236,14 @@ def load_yaml(path):
 def read_params(keys, path=PARAMS_FILE):
     """The values of keys in params.yaml, validated before any work is done."""
     return validated(load_yaml(path) or {}, keys, path)
+
+
+def run_stage(main, argv=None):
+    """run_command for a DVC stage, its messages at params.yaml's log_level."""
+    def at_log_level(argv):
+        set_log_level(read_params(("log_level",))["log_level"])
+        return main(argv)
+    return run_command(at_log_level, argv)
 
 
 def read_settings(path, keys):

@@ -21,13 +21,12 @@ from stages.common import (
     SPLIT,
     SPLIT_METRICS,
     DataError,
+    log,
     read_table,
-    run_command,
-    warn,
     write_json,
     write_text_atomic,
 )
-from stages.params import read_params
+from stages.params import read_params, run_stage
 
 PARAMS = ("split_mode", "test_size", "val_size", "split_seed")
 SPLITS = ("train", "val", "test")
@@ -71,9 +70,10 @@ def official_splits(videos, val_size, seed):
     try:
         val = hold_out(train, val_size, seed)
     except ValueError:
-        warn(f"the official train split's {len(train)} videos form {train['group'].nunique()} "
-             f"groups, too few to carve val from; val is carved by footage (a fake with its "
-             f"source) instead, so a person may be in both train and val")
+        log.warning(f"the official train split's {len(train)} videos form "
+                    f"{train['group'].nunique()} groups, too few to carve val from; val is carved "
+                    f"by footage (a fake with its source) instead, so a person may be in both "
+                    f"train and val")
         val = hold_out(train.assign(footage=train["source"].where(train["source"] != "",
                                                                    train["path"])),
                        val_size, seed, groups="footage")
@@ -113,15 +113,15 @@ def main(argv=None):
     usable = table[table["status"] == "ok"]
     left_out = table[table["status"] != "ok"]
     for row in left_out.itertuples():
-        warn(f"{row.path}: left out ({row.status})")
+        log.warning(f"{row.path}: left out ({row.status})")
     official = use_official_split(params["split_mode"], usable)
 
     columns = ["id", "path", "label", "group", "source"]
     if official:
         unnamed = usable[usable["official_split"] == ""]
         if len(unnamed):
-            warn(f"{len(unnamed)} videos are in no official split (e.g. {unnamed['path'].iloc[0]});"
-                 f" left out")
+            log.warning(f"{len(unnamed)} videos are in no official split "
+                        f"(e.g. {unnamed['path'].iloc[0]}); left out")
         named = usable[usable["official_split"] != ""]
         videos = official_splits(named[columns + ["official_split"]], params["val_size"],
                                  params["split_seed"]).drop(columns="official_split")
@@ -140,9 +140,9 @@ def main(argv=None):
         summary["left_out"]["not_in_official_split"] = len(unnamed)
         summary["groups_across_splits"] = len(groups_across_splits(videos))
     write_json(SPLIT_METRICS, summary)
-    print(f"split ({summary['mode']}): {len(videos)} videos -> " + ", ".join(
-        f"{s} {int(counts[s].sum())}" for s in SPLITS) + f"; {len(table) - len(videos)} left out",
-        file=sys.stderr)
+    log.info(f"split ({summary['mode']}): {len(videos)} videos -> "
+             + ", ".join(f"{s} {int(counts[s].sum())}" for s in SPLITS)
+             + f"; {len(table) - len(videos)} left out")
 
 
 def use_official_split(mode, videos):
@@ -156,4 +156,4 @@ def use_official_split(mode, videos):
 
 
 if __name__ == "__main__":
-    sys.exit(run_command(main))
+    sys.exit(run_stage(main))

@@ -4,7 +4,7 @@ Reads data/split.csv and data/faces/, writes models/model.keras, beside it
 models/preprocessing.json (how check must prepare a video) and
 models/training.json (the data it saw, its initial weights, the epochs run
 and why training stopped, the validation metrics, the library versions),
-DVCLive's per-epoch metrics under dvclive/, and plots/accuracy.png and plots/loss.png.
+DVCLive's per-epoch metrics under dvclive/train/, and plots/accuracy.png and plots/loss.png.
 Every epoch is checkpointed to models/checkpoint: a run interrupted (a killed
 job, a preempted machine) goes on from its last complete epoch when run again
 with the same parameters, code and data. With several GPUs it trains on all
@@ -28,16 +28,19 @@ from stages.common import (
     PREPROCESSING,
     SELF_BLENDED,
     SPLIT,
+    TRAIN_LIVE,
     TRAINING,
     ConfigError,
+    log,
     new_figure,
     read_table,
-    run_command,
     save_figure,
+    showing_progress,
     write_json,
 )
 from stages.faces import count_crops, faces_path
-from stages.params import FACE_KEYS, FRAME_KEYS, Preprocessing, read_params, read_settings
+from stages.params import (FACE_KEYS, FRAME_KEYS, Preprocessing, read_params, read_settings,
+                           run_stage)
 
 PARAMS = ("data_dir", "train_seed", "weights", "img_size", "dropout", "bn_momentum", "lr", "lr_decay",
           "batch_size", "epochs", "target_accuracy", "keep_epoch", "class_weight", "augment_flip",
@@ -184,8 +187,8 @@ def main(argv=None):
     history = checkpoint.history
     last = first if target_reached(history, params["target_accuracy"]) else params["epochs"]
     if first:
-        print(f"train: resuming after epoch {first} of {params['epochs']} from {CHECKPOINT} "
-              f"(an interrupted run with the same parameters, code and data)", file=sys.stderr)
+        log.info(f"train: resuming after epoch {first} of {params['epochs']} from {CHECKPOINT} "
+                 f"(an interrupted run with the same parameters, code and data)")
 
     augment = augmenter(params["augment_flip"], params["augment_jpeg"],
                         params["augment_brightness"], params["augment_contrast"])
@@ -193,7 +196,7 @@ def main(argv=None):
                             params["batch_size"], seed=params["train_seed"], augment=augment,
                             epochs=range(first, last))
     val_ds = crop_dataset(files["val"], labels["val"], params["img_size"], params["batch_size"])
-    with Live("dvclive", dvcyaml=None, save_dvc_exp=False) as live:
+    with Live(str(TRAIN_LIVE), dvcyaml=None, save_dvc_exp=False) as live:
         replay(live, history)
         if first < last:
             model.fit(train_ds, validation_data=val_ds, initial_epoch=first, epochs=last,
@@ -202,7 +205,8 @@ def main(argv=None):
                       callbacks=[DVCLiveCallback(live=live),
                                  StopAtAccuracy(params["target_accuracy"]),
                                  *([keeper] if keeper else []), checkpoint],
-                      shuffle=False, verbose=2)  # crop_dataset shuffles
+                      shuffle=False,  # crop_dataset shuffles
+                      verbose=2 if showing_progress() else 0)
         elif keeper:
             keeper.on_train_end()  # the best epoch's weights, as fit would have put back
 
@@ -219,10 +223,9 @@ def main(argv=None):
     for metric in ("accuracy", "loss"):
         curve_png(history, metric, kept, PLOTS_DIR / f"{metric}.png")
     checkpoint.finish()
-    print(f"train: {len(history['loss'])} epochs on {len(crop_labels)} crops of "
-          f"{len(train)} videos, epoch {kept} kept ({params['keep_epoch']}) -> {MODEL}",
-          file=sys.stderr)
+    log.info(f"train: {len(history['loss'])} epochs on {len(crop_labels)} crops of "
+             f"{len(train)} videos, epoch {kept} kept ({params['keep_epoch']}) -> {MODEL}")
 
 
 if __name__ == "__main__":
-    sys.exit(run_command(main))
+    sys.exit(run_stage(main))

@@ -1,12 +1,18 @@
-"""Plumbing: an interrupted parallel stage leaves no temporary file behind."""
+"""Plumbing: an interrupted parallel stage leaves no temporary file behind; messages and
+their levels."""
+import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
+from tqdm import tqdm
 
+from stages.common import add_verbosity, log, run_command, set_log_level
+from stages.params import run_stage
 from tests.conftest import ROOT
 
 SLOW_WRITER = """
@@ -40,3 +46,73 @@ def test_interrupting_workers_removes_their_temporaries(tmp_path, whom):
     _, err = writer.communicate(timeout=60)
     assert writer.returncode == 130 and err.strip().endswith("interrupted")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def restore_log_level():
+    yield
+    set_log_level("info")
+
+
+def err_lines(capsys):
+    """stderr's lines, progress-bar redraws (carriage returns) split off."""
+    return [line.strip() for line in re.split(r"[\r\n]", capsys.readouterr().err) if line.strip()]
+
+
+def test_a_message_during_a_progress_bar_comes_out_whole_on_its_own_line(capsys):
+    def main(argv):
+        for i in tqdm(range(3), desc="work", file=sys.stderr):
+            if i == 1:
+                log.warning("halfway there")
+        log.info("done")
+
+    assert run_command(main) == 0
+    lines = err_lines(capsys)
+    assert "warning: halfway there" in lines and lines[-1] == "done"
+    assert any(line.startswith("work: 100%") for line in lines)
+
+
+def test_an_error_is_one_line_and_sets_the_exit_status(capsys):
+    from stages.common import ConfigError
+
+    def main(argv):
+        raise ConfigError("lr: -1 is below 0; use a number > 0")
+
+    assert run_command(main) == 2
+    assert err_lines(capsys) == ["error: lr: -1 is below 0; use a number > 0"]
+
+
+@pytest.mark.parametrize("flags, shown", [
+    ([], ["info", "warning: warning", "error: error"]),
+    (["-v"], ["debug: debug", "info", "warning: warning", "error: error"]),
+    (["-q"], ["warning: warning", "error: error"]),
+])
+def test_verbose_and_quiet_choose_the_messages(capsys, restore_log_level, flags, shown):
+    parser = argparse.ArgumentParser()
+    add_verbosity(parser)
+
+    def main(argv):
+        set_log_level(parser.parse_args(argv).log_level)
+        for level in ("debug", "info", "warning", "error"):
+            getattr(log, level)(level)
+
+    assert run_command(main, flags) == 0
+    assert err_lines(capsys) == shown
+
+
+@pytest.mark.parametrize("level, shown, status", [
+    ("warning", ["warning: warning"], 0),
+    ("loud", ["error: parameter 'log_level' is 'loud' (text): use one of debug, info, warning, "
+              "error"], 2),
+])
+def test_a_stage_logs_at_the_params_log_level(tmp_path, monkeypatch, capsys, restore_log_level,
+                                               level, shown, status):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(f"log_level: {level}\n")
+
+    def main(argv):
+        log.info("info")
+        log.warning("warning")
+
+    assert run_stage(main) == status
+    assert err_lines(capsys) == shown

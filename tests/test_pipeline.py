@@ -22,6 +22,7 @@ SMALL = dict(demo_clips_per_class=6, demo_frames=12, demo_width=320, demo_height
              frames_per_video=3, face_size=48, img_size=75, epochs=3, batch_size=8, workers=2,
              target_accuracy=1.0)
 PREPROCESSING_STAGES = ("make_demo", "extract_frames", "detect_faces", "split")
+EVAL = "dvclive/evaluate/metrics.json"  # evaluate's test metrics, written by DVCLive
 
 
 @pytest.fixture(scope="module")
@@ -51,19 +52,25 @@ def test_dvc_repro_runs_everything_and_writes_results(pipeline):
     project, output, _ = pipeline
     assert ran(output) == {*PREPROCESSING_STAGES, "train", "evaluate", "generalization"}
     assert "train: resuming after epoch 2 of 3 from models/checkpoint" in output
-    losses = pd.read_csv(project / "dvclive/plots/metrics/train/loss.tsv", sep="\t")
+    losses = pd.read_csv(project / "dvclive/train/plots/metrics/train/loss.tsv", sep="\t")
     assert losses["step"].tolist() == [0, 1, 2]  # the epochs before the kill, and the last
     assert json.loads((project / "models/checkpoint/state.json").read_text())["finished"]
     assert [p.name for p in (project / "models/checkpoint").iterdir()] == ["state.json"]
     for path in ("models/model.keras", "models/preprocessing.json", "models/training.json",
-                 "models/card.json", "metrics/eval.json", "metrics/faces.json",
-                 "metrics/split.json", "plots/confusion.csv", "plots/roc.csv",
+                 "models/card.json", EVAL, "metrics/faces.json", "metrics/split.json",
                  "data/predictions.csv"):
         assert (project / path).stat().st_size > 0, path
+    for kind in ("confusion", "roc", "precision_recall"):
+        for level in ("frames", "videos"):
+            assert json.loads((project / f"dvclive/evaluate/plots/sklearn/{kind}/{level}.json")
+                              .read_text()), (kind, level)
+    # DVCLive rewrites its plot definitions into dvc.yaml: the committed ones, byte for byte
+    assert (project / "dvc.yaml").read_text() == (ROOT / "dvc.yaml").read_text()
+    assert "evaluate: temperature" in output and "debug:" not in output  # log_level: info
     for png in ("accuracy", "loss", "confusion", "roc", "reliability"):
         assert (project / "plots" / f"{png}.png").read_bytes()[:4] == b"\x89PNG"
 
-    report = json.loads((project / "metrics/eval.json").read_text())
+    report = json.loads((project / EVAL).read_text())
     frames = report["frames"]
     split = json.loads((project / "metrics/split.json").read_text())
     test_videos = sum(split["test"].values())
@@ -92,8 +99,8 @@ def test_the_model_card_says_what_the_model_saw_and_how_sure_it_is(pipeline):
     assert card["training"]["kept_epoch"] == card["training"]["epochs_run"]
     assert card["decision"]["threshold"] == 0.5 and card["decision"]["temperature"] > 0
     assert card["test"]["frames"]["count"] == json.loads(
-        (project / "metrics/eval.json").read_text())["frames"]["count"]
-    report = json.loads((project / "metrics/eval.json").read_text())
+        (project / EVAL).read_text())["frames"]["count"]
+    report = json.loads((project / EVAL).read_text())
     assert {"ece", "ece_raw", "brier", "brier_raw"} <= set(report["frames"])
 
 
@@ -108,18 +115,21 @@ def test_every_file_the_stages_write_is_a_declared_output(pipeline):
 def test_metrics_and_plots_show(pipeline):
     project, _, _ = pipeline
     shown = run("dvc metrics show", project).stdout
-    assert "metrics/eval.json" in shown and "frames.accuracy" in shown
+    assert EVAL in shown and "frames.accuracy" in shown and "videos.roc_auc" in shown
     run("dvc plots show -o plots_html", project)
     html = (project / "plots_html" / "index.html").read_text()
-    assert "confusion" in html.lower() and "accuracy.tsv" in html
+    assert "accuracy.tsv" in html
+    for title in ("Confusion, test frames", "ROC, test videos", "Precision-recall, test frames",
+                  "Calibration, test frames"):  # DVCLive's plots of the evaluate stage
+        assert title in html, title
     shutil.rmtree(project / "plots_html")
 
 
 def test_same_params_give_the_same_metrics_resumed_or_not(pipeline):
     project, _, _ = pipeline
     before = {p: (project / p).read_text() for p in (
-        "metrics/eval.json", "dvclive/metrics.json", "dvclive/plots/metrics/train/loss.tsv",
-        "dvclive/plots/metrics/eval/loss.tsv")}  # of a run killed and resumed (the fixture)
+        EVAL, "dvclive/train/metrics.json", "dvclive/train/plots/metrics/train/loss.tsv",
+        "dvclive/train/plots/metrics/eval/loss.tsv")}  # of a run killed and resumed (the fixture)
     run("python -m stages.train && python -m stages.evaluate", project)  # in one go
     assert {p: (project / p).read_text() for p in before} == before
     run("dvc checkout -f", project)
@@ -190,8 +200,9 @@ def test_the_installed_deepfake_check_takes_a_folder_and_writes_a_csv_and_a_summ
     shutil.copy(project / "data/demo" / demo[1], tmp_path / "videos" / "sub" / "B.MP4")
     (tmp_path / "videos" / "broken.mp4").write_bytes(b"not a video")
     (tmp_path / "videos" / "notes.txt").write_text("not a video either")
-    done = run([command, "videos", "--csv", "out.csv", "--model",
+    done = run([command, "videos", "--csv", "out.csv", "-v", "--model",
                 str(project / "models" / "model.keras")], tmp_path, check=False)
+    assert "debug: videos/a.mp4: faces at frames" in done.stderr  # -v
     assert done.returncode == 1, done.stderr  # one video could not be read
     rows = pd.read_csv(tmp_path / "out.csv").set_index("video")
     assert sorted(rows.index) == ["videos/a.mp4", "videos/broken.mp4", "videos/sub/B.MP4"]
@@ -221,18 +232,20 @@ def test_without_a_card_check_says_so_and_with_a_full_one_it_warns_of_nothing(pi
     card = json.loads((project / "models/card.json").read_text())
     card["scope"].update(demo=False, warning=None)
     (tmp_path / "card.json").write_text(json.dumps(card))
-    full = run(["python", "-m", "stages.check", "--model", str(tmp_path / "model.keras"), video],
-               project)
+    full = run(["python", "-m", "stages.check", "-q", "--model", str(tmp_path / "model.keras"),
+                video], project)
     assert "warning" not in full.stderr and "(" not in full.stdout.split("p(fake)")[0]
+    assert "summary:" not in full.stderr and full.stdout.count("\n") == 1  # -q: the verdict only
 
 
 def test_an_automatic_threshold_reruns_only_evaluate_and_the_summary(pipeline):
     project, _, _ = pipeline
-    assert ran(run("dvc exp run -S threshold=auto", project).stdout) == {
-        "evaluate", "generalization"}
+    quiet = run("dvc exp run -S threshold=auto -S log_level=warning", project)
+    assert ran(quiet.stdout) == {"evaluate", "generalization"}  # log_level re-runs nothing
+    assert "evaluate: temperature" not in quiet.stdout + quiet.stderr
     decision = json.loads((project / "models/card.json").read_text())["decision"]
     assert decision["threshold_rule"] == "equal error rate on the validation frames"
-    assert decision["threshold"] == json.loads((project / "metrics/eval.json").read_text())[
+    assert decision["threshold"] == json.loads((project / EVAL).read_text())[
         "threshold"]
     run("git checkout -- . && dvc checkout -f", project)
 
@@ -247,7 +260,8 @@ def test_experiment_reruns_only_training_and_changes_metrics(pipeline):
     output = done.stdout
     assert ran(output) == {"train", "evaluate", "generalization"}
     assert "resuming" not in output + done.stderr
-    assert pd.read_csv(project / "dvclive/plots/metrics/train/loss.tsv", sep="\t")["step"][0] == 0
+    losses = pd.read_csv(project / "dvclive/train/plots/metrics/train/loss.tsv", sep="\t")
+    assert losses["step"][0] == 0
     diff = json.loads(run("dvc metrics diff --json", project).stdout)
     assert any(change["diff"] for metrics in diff.values() for change in metrics.values()), diff
     key, value = change.split("=")
