@@ -46,7 +46,8 @@ def make_pairs(folder, n, seconds=5, fps=30, width=1920, height=1080, face_heigh
                                                                   index=False)
 
 
-def run_stage(stage, params):
+def run_with_params(stage, params):
+    """Run a stage's main with params.yaml holding params."""
     Path("params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
     stage.main([])
 
@@ -62,11 +63,11 @@ def main(argv=None):
         make_pairs(Path(tmp) / "videos", args.pairs)
         params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
         params.update(data_dir="videos", frames_per_video=args.frames_per_video)
-        run_stage(extract_frames, params)
+        run_with_params(extract_frames, params)
         times = {}
         for reuse in (False, True):
             cv2.setNumThreads(CV_THREADS)  # undo extract_frames' setting, as in its own process
-            *times[reuse], _ = timed(run_stage, detect_faces,
+            *times[reuse], _ = timed(run_with_params, detect_faces,
                                      dict(params, reuse_source_faces=reuse))
         boxes = [np.load(f"data/faces/{v}.npz")["boxes"] for v in ("real0", "fake0")]
     print(f"\n{args.pairs} real/fake pairs, 1080p, {args.frames_per_video} frames per video")

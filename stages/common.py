@@ -2,6 +2,7 @@
 import contextlib
 import json
 import logging
+import logging.handlers
 import multiprocessing
 import os
 import re
@@ -81,18 +82,25 @@ class _Stderr(logging.StreamHandler):
 
 
 class _OneLine(logging.Formatter):
-    """info as it is; 'warning: ...', 'error: ...', 'debug: ...' for the other levels."""
+    """info as it is; 'warning: ...', 'error: ...', 'debug: ...' for the other levels; always
+    one line."""
 
     def format(self, record):
-        text = record.getMessage()
+        text = " ".join(record.getMessage().splitlines())
         return text if record.levelno == logging.INFO else f"{record.levelname.lower()}: {text}"
 
 
-if not log.handlers:
-    log.addHandler(_Stderr())
-    log.handlers[0].setFormatter(_OneLine())
+def _console():
+    """The handler of log: one line per message on stderr."""
+    handler = _Stderr()
+    handler.setFormatter(_OneLine())
+    return handler
+
+
+if not log.handlers:  # once per process
+    log.addHandler(_console())
     log.setLevel(logging.INFO)
-    log.propagate = False
+    log.propagate = False  # a root handler (absl's, a notebook's) would print each twice
 
 
 def set_log_level(level):
@@ -183,13 +191,19 @@ def remove_temporaries(folder):
         tmp.unlink(missing_ok=True)
 
 
+def _log_through(queue):
+    """Pool initializer: the worker's messages go to the parent, which prints them."""
+    log.handlers = [logging.handlers.QueueHandler(queue)]
+
+
 def parallel_map(func, items, workers, desc, writes_to=()):
     """func over items in order, in `workers` forked processes, with a progress bar.
 
     Workers inherit the parent's state (a detector built before the call); an
-    exception in one is raised again in the parent. When the map is
-    interrupted, the workers are killed and the temporaries they were writing
-    into the folders writes_to are removed.
+    exception in one is raised again in the parent. Their messages are printed
+    by the parent, above its progress bar. When the map is interrupted, the
+    workers are killed and the temporaries they were writing into the folders
+    writes_to are removed.
     """
     items = list(items)
     workers = min(worker_count(workers), max(len(items), 1))
@@ -198,18 +212,22 @@ def parallel_map(func, items, workers, desc, writes_to=()):
     log.debug(f"{desc}: {len(items)} item(s) in {workers} process(es)")
     if workers == 1:
         return [func(item) for item in tqdm(items, **bar)]
-    pool = multiprocessing.get_context("fork").Pool(workers)
+    fork = multiprocessing.get_context("fork")
+    messages = fork.Queue()
+    listener = logging.handlers.QueueListener(messages, *log.handlers)
+    listener.start()
+    pool = fork.Pool(workers, initializer=_log_through, initargs=(messages,))
     try:
         results = list(tqdm(pool.imap(func, items), **bar))
         pool.close()  # idle workers exit on their own; terminate() could kill one holding a lock
+        pool.join()
+        listener.stop()  # prints what the workers said last
         return results
     except BaseException:
-        pool.terminate()  # kills and joins the workers
-        for folder in writes_to:
+        pool.terminate()  # kills and joins the workers; a killed one may hold the queue's lock,
+        for folder in writes_to:  # so the listener (a daemon thread) is left to end with us
             remove_temporaries(folder)
         raise
-    finally:
-        pool.join()
 
 
 def new_figure(width, height):

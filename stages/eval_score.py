@@ -5,7 +5,7 @@ Scores the crops eval_faces made (data/eval/NAME/), calibrates them with the
 temperature and decides with the threshold of the model card (models/card.json,
 fitted on the training data's validation split: nothing is fitted on the
 evaluation set), and writes metrics/eval/NAME.json (the keys of
-metrics/eval.json), data/eval/NAME-predictions.csv (each video's raw and
+dvclive/evaluate/metrics.json), data/eval/NAME-predictions.csv (each video's raw and
 calibrated P(fake) and verdict), plots/eval/NAME/confusion.png and
 plots/eval/NAME/roc.png.
 """

@@ -127,18 +127,14 @@ def log_metrics(live, metrics, prefix=""):
 
 def log_plots(live, levels, threshold):
     """DVCLive's confusion, ROC and precision-recall data for each level (frames, videos),
-    and the frames' calibration curve. The titles stay the same run after run, since
-    DVCLive writes them into dvc.yaml."""
+    and the frames' calibration curve. DVCLive writes their definitions into dvc.yaml, so
+    every run logs the same plots under the same titles (split puts both classes in test)."""
     for level, table in levels.items():
         y, p_fake = table["y"], table["p_fake"]
         predicted = (p_fake >= threshold).astype(int).map(NAMES)
         live.log_sklearn_plot("confusion_matrix", y.map(NAMES), predicted, name=f"confusion/{level}",
                               title=f"Confusion, test {level} at the threshold",
                               x_label="actual", y_label="predicted")
-        if y.nunique() < 2:
-            log.warning(f"evaluate: the test {level} are all {NAMES[y.iloc[0]]}: "
-                        f"no ROC or precision-recall curve")
-            continue
         live.log_sklearn_plot("roc", y, p_fake, name=f"roc/{level}", drop_intermediate=True,
                               title=f"ROC, test {level} (FAKE positive)")
         live.log_sklearn_plot("precision_recall", y, p_fake, name=f"precision_recall/{level}",

@@ -116,3 +116,20 @@ def test_a_stage_logs_at_the_params_log_level(tmp_path, monkeypatch, capsys, res
 
     assert run_stage(main) == status
     assert err_lines(capsys) == shown
+
+
+def warn_from_worker(item):
+    log.warning(f"item {item}: skipped")
+    return item
+
+
+def test_a_workers_message_is_printed_by_the_parent_on_its_own_line(capsys):
+    from stages.common import parallel_map
+
+    def main(argv):
+        assert parallel_map(warn_from_worker, range(3), 2, "work") == [0, 1, 2]
+
+    assert run_command(main) == 0
+    lines = err_lines(capsys)
+    assert sorted(line for line in lines if line.startswith("warning:")) == [
+        f"warning: item {i}: skipped" for i in range(3)]

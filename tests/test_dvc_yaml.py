@@ -40,8 +40,9 @@ def test_stage_deps_are_the_modules_its_code_imports(stage):
     assert code == project_imports(f"stages.{stage}")
 
 
-def test_workers_is_no_stage_parameter():
-    assert all("workers" not in spec.get("params", []) for spec in STAGES.values())
+@pytest.mark.parametrize("how_to_run", ["workers", "log_level"])
+def test_how_to_run_is_no_stage_parameter(how_to_run):
+    assert all(how_to_run not in spec.get("params", []) for spec in STAGES.values())
 
 
 def declared_outputs(templates=True):

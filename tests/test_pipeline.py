@@ -64,6 +64,8 @@ def test_dvc_repro_runs_everything_and_writes_results(pipeline):
         for level in ("frames", "videos"):
             assert json.loads((project / f"dvclive/evaluate/plots/sklearn/{kind}/{level}.json")
                               .read_text()), (kind, level)
+    assert json.loads((project / "dvclive/evaluate/plots/sklearn/calibration/frames.json")
+                      .read_text())
     # DVCLive rewrites its plot definitions into dvc.yaml: the committed ones, byte for byte
     assert (project / "dvc.yaml").read_text() == (ROOT / "dvc.yaml").read_text()
     assert "evaluate: temperature" in output and "debug:" not in output  # log_level: info
