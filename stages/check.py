@@ -34,9 +34,9 @@ from tqdm import tqdm
 
 from stages.calibration import UNCALIBRATED, calibrate, load_card, track_means
 from stages.common import (
-    MODEL,
     ConfigError,
     SkipInput,
+    add_model_argument,
     add_verbosity,
     log,
     model_files,
@@ -49,7 +49,7 @@ from stages.common import (
     write_text_atomic,
 )
 from stages.crops import VideoCropper
-from stages.datasets import VIDEO_EXTS
+from stages.datasets import VIDEO_EXTS, video_entries
 from stages.params import Preprocessing
 
 NO_CARD_WARNING = ("This model has no card ({card}): what it was trained on is unknown and its "
@@ -66,9 +66,7 @@ def parse_args(argv, prog):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("videos", nargs="+", metavar="VIDEO",
                         help="video files, folders (checked recursively) or glob patterns")
-    parser.add_argument("--model", default=str(MODEL),
-                        help=f"trained model (default {MODEL}); its preprocessing.json and "
-                             f"card.json beside it")
+    add_model_argument(parser)
     parser.add_argument("--threshold", type=probability, default=None,
                         help="FAKE when the calibrated P(fake) >= this (default: the card's "
                              "threshold, else 0.5)")
@@ -92,8 +90,12 @@ def video_files(items):
         if path.is_file() or not (path.is_dir() or any(c in item for c in "*?[")):
             found.append(path)
             continue
-        candidates = path.rglob("*") if path.is_dir() else map(Path, glob.glob(item, recursive=True))
-        videos = sorted(p for p in candidates if p.suffix.lower() in VIDEO_EXTS and p.is_file())
+        if path.is_dir():
+            named = video_entries(path)
+        else:
+            named = (p for p in map(Path, glob.glob(item, recursive=True))
+                     if p.suffix.lower() in VIDEO_EXTS)
+        videos = sorted(p for p in named if p.is_file())  # not a folder named like a video
         if not videos:
             raise ConfigError(f"no videos in '{item}' ({' '.join(sorted(VIDEO_EXTS))}, "
                               f"in any letter case)")

@@ -56,6 +56,13 @@ class SkipInput(Exception):
     """One input that cannot be used: its reason is recorded and the others go on."""
 
 
+def add_model_argument(parser):
+    """--model PATH on a command: the trained model, whose model_files it reads."""
+    parser.add_argument("--model", default=str(MODEL),
+                        help=f"trained model (default {MODEL}); its preprocessing.json and "
+                             f"card.json beside it")
+
+
 def model_files(model_path):
     """A trained model's files: (model, preprocessing.json, card.json) paths; the first two must exist."""
     model_path = Path(model_path)

@@ -59,10 +59,9 @@ def main(argv=None):
                       videos.drop(columns="y").to_csv(index=False))
     plots = PLOTS_DIR / "eval" / name
     plots.mkdir(parents=True, exist_ok=True)
-    confusion_png(frames["y"], (frames["p_fake"] >= decision.threshold).astype(int),
-                  plots / "confusion.png", title=f"{name}: frames")
-    roc_png({"frames": (frames["y"], frames["p_fake"]), "videos": (videos["y"], videos["p_fake"])},
-            plots / "roc.png", title=f"{name}: ROC, FAKE positive")
+    confusion_png(frames, decision.threshold, plots / "confusion.png", title=f"{name}: frames")
+    roc_png({"frames": frames, "videos": videos}, plots / "roc.png",
+            title=f"{name}: ROC, FAKE positive")
     f, v = report["frames"], report["videos"]
     log.info(f"eval_score {name}: {len(frames)} frames, AUC {f['roc_auc']}, accuracy "
              f"{f['accuracy']:.3f}; {len(videos)} videos, AUC {v['roc_auc']}, accuracy "

@@ -56,9 +56,14 @@ PARAMS = ("threshold", "uncertain_margin", "min_faces", "video_score", "batch_si
 NAMES = {index: label for label, index in LABEL_INDEX.items()}
 
 
+def predicted(p_fake, threshold):
+    """The predicted labels: 1 (fake) where P(fake) >= threshold, else 0 (real)."""
+    return (np.asarray(p_fake) >= threshold).astype(int)
+
+
 def classification_metrics(y_true, p_fake, threshold):
     """Confusion counts and percentages, and the usual scores, all from scikit-learn."""
-    y_pred = (np.asarray(p_fake) >= threshold).astype(int)
+    y_pred = predicted(p_fake, threshold)
     tn, fp, fn, tp = (int(v) for v in skm.confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel())
     n = len(y_true)
     both = len(set(y_true)) == 2  # ranking scores need both classes
@@ -76,9 +81,10 @@ def classification_metrics(y_true, p_fake, threshold):
     return {k: (round(float(v), 6) if isinstance(v, float) else v) for k, v in out.items()}
 
 
-def confusion_png(y_true, y_pred, path, title="test frames"):
-    """The confusion matrix as a picture, counts and percentages in each cell."""
-    cm = skm.confusion_matrix(y_true, y_pred, labels=[0, 1])
+def confusion_png(table, threshold, path, title="test frames"):
+    """The confusion matrix of a table's y and p_fake at threshold as a picture, counts and
+    percentages in each cell."""
+    cm = skm.confusion_matrix(table["y"], predicted(table["p_fake"], threshold), labels=[0, 1])
     fig, ax = new_figure(4.5, 4)
     ax.imshow(cm, cmap="Blues")
     for (i, j), v in np.ndenumerate(cm):
@@ -89,10 +95,11 @@ def confusion_png(y_true, y_pred, path, title="test frames"):
     save_figure(fig, path)
 
 
-def roc_png(curves, path, title="ROC, FAKE positive"):
-    """ROC curves (frame and video level) with their AUC."""
+def roc_png(levels, path, title="ROC, FAKE positive"):
+    """The ROC curve of each level's table (frames, videos: y and p_fake), with its AUC."""
     fig, ax = new_figure(4.5, 4)
-    for level, (y_true, p_fake) in curves.items():
+    for level, table in levels.items():
+        y_true, p_fake = table["y"], table["p_fake"]
         if len(set(y_true)) == 2:
             fpr, tpr, _ = skm.roc_curve(y_true, p_fake)
             ax.plot(fpr, tpr, label=f"{level} (AUC {skm.roc_auc_score(y_true, p_fake):.3f})")
@@ -131,8 +138,9 @@ def log_plots(live, levels, threshold):
     every run logs the same plots under the same titles (split puts both classes in test)."""
     for level, table in levels.items():
         y, p_fake = table["y"], table["p_fake"]
-        predicted = (p_fake >= threshold).astype(int).map(NAMES)
-        live.log_sklearn_plot("confusion_matrix", y.map(NAMES), predicted, name=f"confusion/{level}",
+        live.log_sklearn_plot("confusion_matrix", y.map(NAMES),
+                              [NAMES[label] for label in predicted(p_fake, threshold)],
+                              name=f"confusion/{level}",
                               title=f"Confusion, test {level} at the threshold",
                               x_label="actual", y_label="predicted")
         live.log_sklearn_plot("roc", y, p_fake, name=f"roc/{level}", drop_intermediate=True,
@@ -232,14 +240,13 @@ def main(argv=None):
             validation_frames=len(val_frames),
             **calibration_metrics(val_frames["y"], val_frames["p_raw"], val_p)))
 
+    levels = {"frames": frames, "videos": videos}
     from dvclive import Live
     with Live(str(EVAL_LIVE), save_dvc_exp=False) as live:
         log_metrics(live, report)
-        log_plots(live, {"frames": frames, "videos": videos}, threshold)
-    confusion_png(frames["y"], (frames["p_fake"] >= threshold).astype(int),
-                  PLOTS_DIR / "confusion.png")
-    roc_png({"frames": (frames["y"], frames["p_fake"]), "videos": (videos["y"], videos["p_fake"])},
-            PLOTS_DIR / "roc.png")
+        log_plots(live, levels, threshold)
+    confusion_png(frames, threshold, PLOTS_DIR / "confusion.png")
+    roc_png(levels, PLOTS_DIR / "roc.png")
     reliability_png(frames["y"], {"raw": frames["p_raw"], "calibrated": frames["p_fake"]},
                     PLOTS_DIR / "reliability.png")
     f, v = report["frames"], report["videos"]

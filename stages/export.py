@@ -16,8 +16,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from stages.common import (MODEL, add_verbosity, log, model_files, run_command, set_log_level,
-                           write_json)
+from stages.common import (add_model_argument, add_verbosity, log, model_files, run_command,
+                           set_log_level, write_json)
 from stages.params import Preprocessing
 
 FORMATS = {"saved_model": ("tf_saved_model", "saved_model"), "tflite": ("litert", "model.tflite")}
@@ -27,9 +27,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m stages.export", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--format", required=True, choices=FORMATS, help="what to write")
-    parser.add_argument("--model", default=str(MODEL),
-                        help=f"trained model (default {MODEL}); its preprocessing.json and "
-                             f"card.json beside it")
+    add_model_argument(parser)
     parser.add_argument("--out", type=Path, help="folder to write (default models/export/FORMAT)")
     add_verbosity(parser)
     return parser.parse_args(argv)
