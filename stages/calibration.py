@@ -5,14 +5,17 @@ a threshold on the validation split, and writes them to models/card.json
 with what the model was trained on; check reads the card back, so both turn
 scores into verdicts the same way. No TensorFlow here.
 """
+import hashlib
+import json
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import expit, logit
 from sklearn import metrics as skm
 
-from stages.common import ConfigError, read_json, write_json
+from stages.common import TRAINING, ConfigError, file_digest, read_json, write_json
 from stages.params import RULES, always, between, boolean, number, text, validated
 
 EPSILON = 1e-7          # probabilities are clipped to [EPSILON, 1 - EPSILON] before a logit
@@ -153,10 +156,21 @@ def scope(training):
     return dict(demo=bool(data["demo"]), trained_on=trained_on, warning=warning)
 
 
-def write_card(path, training, decision, calibration, test):
-    """models/card.json: train's record, the calibration, the decision, test metrics, the scope."""
-    write_json(path, dict(training, calibration=calibration, decision=asdict(decision),
-                          test=test, scope=scope(training)))
+def write_card(path, files, training, decision, calibration, test):
+    """models/card.json: train's record, the calibration, the decision, test metrics, the
+    scope, the SHA-256 of the files it describes (files: {"model": path, "preprocessing":
+    path}) and a digest of all that, so that a card cannot be moved to another model or
+    edited by hand unnoticed."""
+    card = dict(training, calibration=calibration, decision=asdict(decision), test=test,
+                scope=scope(training),
+                files={role: file_digest(file) for role, file in files.items()})
+    write_json(path, dict(card, digest=card_digest(card)))
+
+
+def card_digest(card):
+    """The SHA-256 of a card's content, its digest left out."""
+    content = {key: value for key, value in card.items() if key != "digest"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
 def optional_text(value):
@@ -177,8 +191,11 @@ CARD_RULES = {
 }
 
 
-def load_card(path):
-    """(Decision, scope) from a model card, validated: ConfigError naming the file and field."""
+def load_card(path, files):
+    """(Decision, scope) from a model card, validated: ConfigError naming the file and field,
+    or naming the card and a file of files ({"model": path, "preprocessing": path}) when the
+    card was not written for them, or was edited since. The scope (demo, not evidence) is
+    derived from the card's training record, which must equal training.json beside it."""
     try:
         card = read_json(path)
     except (OSError, UnicodeDecodeError, ValueError) as e:
@@ -187,6 +204,31 @@ def load_card(path):
         raise ConfigError(f"'{path}': expected a JSON object, found {type(card).__name__}")
     decision = validated(card.get("decision"), [f.name for f in fields(Decision)],
                          f"{path} decision", noun="field", name_source=True, rules=CARD_RULES)
-    model_scope = validated(card.get("scope"), ["demo", "trained_on", "warning"],
-                            f"{path} scope", noun="field", name_source=True, rules=CARD_RULES)
-    return Decision(**decision), model_scope
+    validated(card.get("scope"), ["demo", "trained_on", "warning"], f"{path} scope",
+              noun="field", name_source=True, rules=CARD_RULES)
+    if card.get("digest") != card_digest(card):
+        raise ConfigError(f"'{path}' was changed after evaluate wrote it (its digest does not "
+                          f"match its content): run `dvc repro` to write it again, or remove "
+                          f"it (the model is then treated as uncalibrated)")
+    for role, file in files.items():
+        if (card.get("files") or {}).get(role) != file_digest(file):
+            raise ConfigError(f"'{path}' is not the card of '{file}' (it describes a {role} "
+                              f"file of other content): run `dvc repro` to write the card of "
+                              f"this model, or remove it")
+    return Decision(**decision), derived_scope(path, card)
+
+
+def derived_scope(path, card):
+    """The card's scope, as scope() derives it from its training record; ConfigError when
+    training.json beside the card says otherwise."""
+    training = Path(path).with_name(TRAINING.name)
+    if training.is_file():
+        record = read_json(training)
+        if {key: card.get(key) for key in record} != record:
+            raise ConfigError(f"'{path}' and '{training}' disagree on what the model was "
+                              f"trained on: run `dvc repro` to write the card again")
+    try:
+        return scope(card)
+    except (KeyError, TypeError):
+        raise ConfigError(f"'{path}' lacks the training record a card holds (data: videos, "
+                          f"demo, ...): run `dvc repro` to write it again") from None

@@ -20,7 +20,6 @@ import argparse
 import csv
 import dataclasses
 import functools
-import glob
 import io
 import json
 import os
@@ -34,7 +33,11 @@ from tqdm import tqdm
 
 from stages.calibration import UNCALIBRATED, calibrate, load_card, track_means
 from stages.common import (
+    CARD,
+    PREPROCESSING,
+    TRAINING,
     ConfigError,
+    MachineError,
     SkipInput,
     add_model_argument,
     add_verbosity,
@@ -49,7 +52,8 @@ from stages.common import (
     write_text_atomic,
 )
 from stages.crops import VideoCropper
-from stages.datasets import VIDEO_EXTS, video_entries
+from stages.codec import write_image
+from stages.datasets import VIDEO_EXTS, glob_videos, video_entries
 from stages.params import Preprocessing
 
 NO_CARD_WARNING = ("This model has no card ({card}): what it was trained on is unknown and its "
@@ -82,19 +86,19 @@ def parse_args(argv, prog):
 
 def video_files(items):
     """The videos named by files, folders (every video under them) and glob patterns, in the
-    order given; ConfigError naming a folder or pattern that holds none. A file is taken as
+    order given; ConfigError naming a folder or pattern that holds none, or an empty name
+    (an unset shell variable would otherwise mean the current folder). A file is taken as
     given: one that cannot be read is reported with the others."""
     found = []
     for item in items:
+        if not item.strip():
+            raise ConfigError("an empty VIDEO argument (an unset shell variable?): name a "
+                              "file, a folder or a pattern; '.' for the current folder")
         path = Path(item)
         if path.is_file() or not (path.is_dir() or any(c in item for c in "*?[")):
             found.append(path)
             continue
-        if path.is_dir():
-            named = video_entries(path)
-        else:
-            named = (p for p in map(Path, glob.glob(item, recursive=True))
-                     if p.suffix.lower() in VIDEO_EXTS)
+        named = video_entries(path) if path.is_dir() else glob_videos(item)
         videos = sorted(p for p in named if p.is_file())  # not a folder named like a video
         if not videos:
             raise ConfigError(f"no videos in '{item}' ({' '.join(sorted(VIDEO_EXTS))}, "
@@ -111,13 +115,39 @@ def probability(text):
     return value
 
 
-def usable_csv(path):
-    """Say before the model loads why --csv FILE cannot be written."""
+def usable_csv(path, reads):
+    """Say before the model loads why --csv FILE cannot be written: a folder, a special file,
+    a file the command reads (reads: their real paths), or a file that is not a CSV of an
+    earlier check, which it would overwrite."""
     if path.is_dir():
         raise ConfigError(f"--csv '{path}' is a folder; give a file name")
+    if os.path.realpath(path) in reads:
+        raise ConfigError(f"--csv '{path}' is a file this command reads (a video or the "
+                          f"model's); give another file name")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"--csv '{path}' is not a regular file (a device or a pipe); give a "
+                          f"file name")
+    if path.is_file() and not written_by_check(path):
+        raise ConfigError(f"--csv '{path}' exists and is not a CSV that check wrote; not "
+                          f"overwritten: give a new file name, or remove it")
     folder = path.parent
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         raise ConfigError(f"--csv '{path}': folder '{folder}' does not exist or is not writable")
+
+
+def written_by_check(path):
+    """Whether a file begins as check's CSVs do (an earlier check's, safe to replace)."""
+    header = ",".join(CSV_COLUMNS).encode()
+    with open(path, "rb") as f:
+        return f.read(len(header)) == header
+
+
+def files_read(videos, model_path):
+    """The real paths of what a check reads: the videos and the model's files."""
+    model = Path(model_path)
+    beside = (model, *(model.with_name(name) for name in (PREPROCESSING.name, CARD.name,
+                                                           TRAINING.name)))
+    return {os.path.realpath(p) for p in (*videos, *beside)}
 
 
 def csv_text(results):
@@ -165,7 +195,8 @@ class Checker:
     def __init__(self, model_path, threshold=None):
         model_path, preprocessing, card = model_files(model_path)
         self.prep = Preprocessing.load(preprocessing)  # validated before the slow model load
-        self.decision, found = load_card(card) if card.is_file() else (UNCALIBRATED, None)
+        self.decision, found = load_card(card, {"model": model_path, "preprocessing": preprocessing}
+                                         ) if card.is_file() else (UNCALIBRATED, None)
         if threshold is not None:
             self.decision = dataclasses.replace(self.decision, threshold=threshold,
                                                 threshold_rule="--threshold")
@@ -293,7 +324,7 @@ def write_pictures(checker, result, sampled, out, name):
     and, with a face, the Grad-CAM heatmap of the most fake-looking one (name.gradcam.png)."""
     threshold = checker.decision.threshold
     pictures = [out / f"{name}.verdict.jpg", out / f"{name}.timeline.png"]
-    cv2.imwrite(str(pictures[0]), annotated_frame(result, *sampled, threshold))
+    write_image(pictures[0], annotated_frame(result, *sampled, threshold))
     timeline(result, threshold, pictures[1])
     crops = sampled[2]["crops"]
     if len(crops):
@@ -301,7 +332,7 @@ def write_pictures(checker, result, sampled, out, name):
         crop = crops[int(np.argmax(result["frame_p_fake"]))]
         heat, layer = checker.explain(crop)
         pictures.append(out / f"{name}.gradcam.png")
-        cv2.imwrite(str(pictures[-1]), gradcam_picture(crop, heat))
+        write_image(pictures[-1], gradcam_picture(crop, heat))
         result["gradcam"] = dict(layer=layer, seconds=round(time.perf_counter() - start, 3))
     result["pictures"] = [str(p) for p in pictures]
 
@@ -323,7 +354,7 @@ def main(argv=None, prog="python -m stages.check"):
     if args.out:
         usable_out_dir(args.out)
     if args.csv:
-        usable_csv(args.csv)
+        usable_csv(args.csv, files_read(videos, args.model))
     checker = Checker(args.model, args.threshold)
     if checker.scope["warning"]:
         log.warning(checker.scope["warning"])
@@ -332,21 +363,31 @@ def main(argv=None, prog="python -m stages.check"):
                       disable=len(videos) < 2 or not showing_progress()):
         result, sampled = checker.check(video)
         if sampled is not None and args.out:
-            write_pictures(checker, result, sampled, args.out,
-                           unique_name(slug(Path(video).stem), names))
+            try:
+                write_pictures(checker, result, sampled, args.out,
+                               unique_name(slug(Path(video).stem), names))
+            except MachineError as e:  # the verdict stands; the exit status says it
+                result["error"] = f"pictures not written: {e}"
+                log.error(f"{video}: {result['error']}")
         results.append(result)
         log.debug(f"{video}: faces at frames {result.get('frame_indices')}, calibrated P(fake) "
                   f"{result.get('frame_p_fake')}, seconds {result.get('timing')}")
         if args.json:
-            tqdm.write(json.dumps(result), file=sys.stdout)
+            say(json.dumps(result))
         elif result["verdict"] == "ERROR":
             log.error(f"{result['video']}: {result['error']}")
         else:
-            tqdm.write(line(result), file=sys.stdout)
+            say(line(result))
     if args.csv:
         write_text_atomic(args.csv, csv_text(results))
     log.info(summary(results))
-    return 1 if any(r["verdict"] == "ERROR" for r in results) else 0
+    return 1 if any(r["verdict"] == "ERROR" or r.get("error") for r in results) else 0
+
+
+def say(text):
+    """A verdict line on stdout (above the progress bar); nowhere when stdout is closed."""
+    if sys.stdout is not None:
+        tqdm.write(text, file=sys.stdout)
 
 
 def cli():

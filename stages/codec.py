@@ -3,7 +3,7 @@ lossless PNG, packed one after another into one array per video."""
 import cv2
 import numpy as np
 
-from stages.common import SkipInput
+from stages.common import SkipInput, write_bytes_atomic
 
 
 def encode_image(image, fmt, quality):
@@ -14,6 +14,12 @@ def encode_image(image, fmt, quality):
     if not ok:
         raise SkipInput(f"could not encode an image as {fmt}")
     return buf
+
+
+def write_image(path, image):
+    """Save a BGR image as JPEG (by a .jpg name, quality 95) or PNG, under a temporary name."""
+    fmt = "jpg" if str(path).lower().endswith((".jpg", ".jpeg")) else "png"
+    write_bytes_atomic(path, encode_image(image, fmt, 95).tobytes())
 
 
 def decode_image(buf):

@@ -1,5 +1,8 @@
 """Plumbing every stage shares: paths, errors, messages, atomic writes, parallel maps, figures."""
 import contextlib
+import errno
+import fcntl
+import hashlib
 import json
 import logging
 import logging.handlers
@@ -56,6 +59,22 @@ class SkipInput(Exception):
     """One input that cannot be used: its reason is recorded and the others go on."""
 
 
+class MachineError(Exception):
+    """A write this machine refused (no space, no permission, a read-only disk): not the
+    input's fault, so the command stops (exit status 1) instead of recording the input."""
+
+
+def write_failed(path, error):
+    """The MachineError for an OSError met while writing path."""
+    return MachineError(f"cannot write '{path}': {error.strerror or error} (a fault of this "
+                        f"machine, not of the input: free space or fix permissions, then run "
+                        f"again)")
+
+
+MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES,
+                  errno.EPERM}
+
+
 def add_model_argument(parser):
     """--model PATH on a command: the trained model, whose model_files it reads."""
     parser.add_argument("--model", default=str(MODEL),
@@ -93,8 +112,18 @@ class _OneLine(logging.Formatter):
     one line."""
 
     def format(self, record):
-        text = " ".join(record.getMessage().splitlines())
+        text = clipped(" ".join(record.getMessage().splitlines()))
         return text if record.levelno == logging.INFO else f"{record.levelname.lower()}: {text}"
+
+
+MESSAGE_MAX = 2000  # characters of one message on the terminal
+
+
+def clipped(text, limit=MESSAGE_MAX):
+    """text, or its first limit characters and how many more there were."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 def _console():
@@ -116,8 +145,9 @@ def set_log_level(level):
 
 
 def showing_progress():
-    """Whether progress bars are wanted (the log level is info or debug)."""
-    return log.isEnabledFor(logging.INFO)
+    """Whether progress bars are wanted (the log level is info or debug) and can be shown
+    (stderr is open)."""
+    return log.isEnabledFor(logging.INFO) and sys.stderr is not None
 
 
 def add_verbosity(parser):
@@ -131,32 +161,88 @@ def add_verbosity(parser):
 
 def run_command(main, argv=None):
     """main(argv)'s exit status, its messages printed through tqdm (bars stay whole);
-    a ConfigError or DataError becomes one `error:` line."""
+    a ConfigError, DataError or MachineError becomes one `error:` line, a closed pipe
+    (`| head`) a quiet exit."""
+    reopen_closed_standard_streams()
     with logging_redirect_tqdm([log]):
         try:
-            return main(argv) or 0
+            status = main(argv) or 0
+            if sys.stdout is not None:
+                sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+            return status
         except ConfigError as e:
             log.error(e)
             return 2
-        except DataError as e:
+        except (DataError, MachineError) as e:
             log.error(e)
             return 1
         except KeyboardInterrupt:
             log.error("interrupted")
             return 130
+        except BrokenPipeError:
+            return stop_writing_to_closed_pipes()
+        except OSError as e:
+            if e.errno not in MACHINE_ERRNOS:
+                raise
+            log.error(f"'{e.filename}': {e.strerror} (the machine refused: free space or fix "
+                      f"permissions, then run again)")
+            return 1
+
+
+def reopen_closed_standard_streams():
+    """Point a closed stdin, or a stdout or stderr that cannot be written (`2>&-`, which can
+    leave a read-only file there), at /dev/null: writing to it then fails nothing, and no
+    file opened later takes its number."""
+    for fd in (0, 1, 2):
+        try:
+            mode = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
+            usable = fd == 0 or mode != os.O_RDONLY
+        except OSError:  # closed
+            usable = False
+        if not usable:
+            devnull = os.open(os.devnull, os.O_RDWR)
+            if devnull != fd:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+
+
+def stop_writing_to_closed_pipes():
+    """After a reader of stdout or stderr went away: send what is still buffered nowhere,
+    so Python's exit raises no second error; the exit status of a closed pipe (SIGPIPE)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(devnull, stream.fileno())
+    return 141
 
 
 @contextlib.contextmanager
 def atomic_path(path):
-    """Yield a temporary name beside path; rename it to path only on success."""
+    """Yield a temporary name beside path; rename it to path only on success.
+
+    A path that exists and is not a regular file (a folder, a device such as
+    /dev/null) is refused, not replaced; a write the machine refuses is a
+    MachineError naming path, and leaves no temporary behind.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"'{path}' exists and is not a regular file; not replaced")
     tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         os.replace(tmp, path)
+    except OSError as e:
+        raise write_failed(path, e) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(path, data):
+    """Write bytes under a temporary name, then rename it."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def write_text_atomic(path, text):
@@ -176,6 +262,12 @@ def read_json(path):
         return json.load(f)
 
 
+def file_digest(path):
+    """The SHA-256 of a file's bytes, as hex."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def slug(text):
     """A file-name-safe ASCII form of text (accents dropped, others to '_')."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
@@ -183,8 +275,13 @@ def slug(text):
 
 
 def read_table(path):
-    """A CSV the stages wrote, every column as text (so ids like 000 stay 000)."""
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    """A CSV the stages wrote, every column as text (so ids like 000 stay 000); DataError
+    when it is not there (a stage before this one has not run)."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise DataError(f"'{path}' not found: run the stages before this one (dvc repro)"
+                        ) from None
 
 
 def worker_count(workers):

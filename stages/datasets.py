@@ -6,6 +6,7 @@ Layouts: real/ and fake/ subfolders; labels.csv (path,label[,group], or the DFDC
 public test set's filename,label); DFDC's metadata.json; FaceForensics++ as its
 download script lays it out; Celeb-DF (v1, v2).
 """
+import fnmatch
 import hashlib
 import json
 import os
@@ -35,6 +36,10 @@ FF_ORIGINALS, FF_FAKES = "original_sequences", "manipulated_sequences"
 FF_SPLIT_FILES = tuple(f"{split}.json" for split in SPLITS)
 CELEB_FOLDERS = ("Celeb-real", "YouTube-real", "Celeb-synthesis")
 CELEB_TEST_LIST = "List_of_testing_videos.txt"
+FF_CONVENTION = {  # how FaceForensics++ names its videos, for a name that does not fit
+    "real": "FaceForensics++'s convention (an original is 000, or an actor's 01__scene)",
+    "fake": "FaceForensics++'s convention (a fake is 000_003, or actors' 01_02__scene__code)"}
+CELEB_CONVENTION = "Celeb-DF's convention (Celeb-real idN_NNNN, Celeb-synthesis idN_idM_NNNN)"
 DFDC_TEST_COLUMNS = ["filename", "label"]  # the public test set's labels.csv; 1 is fake
 
 
@@ -91,8 +96,8 @@ def list_videos(data_dir, dataset="auto", ff_compression="c23", ff_methods=FF_ME
 
     dataset is the layout (auto: found from the folder). Paths are normalised
     and relative to data_dir. A row that cannot be used (outside data_dir,
-    unknown label) has status 'error: <why>' and a warning; the others have
-    status 'ok'.
+    unknown label, a file name that does not fit the layout's convention) has
+    status 'error: <why>' and a warning; the others have status 'ok'.
     """
     root = Path(data_dir)
     if not root.is_dir():
@@ -127,6 +132,8 @@ def inside(root, path):
 
 def row_problem(row):
     """'ok', or 'error: <why>' for a listed row that cannot be used."""
+    if row.problem:
+        return f"error: {row.problem}"
     if not row.path:
         return ("error: empty path" if not row.raw_path else
                 "error: outside data_dir (DVC does not track it; move the video into data_dir)")
@@ -206,13 +213,67 @@ def _from_folders(root):
     return _table(rows, where=[row["path"] for row in rows])
 
 
-def video_entries(folder):
-    """Every entry under folder named like a video: files, but also directories and
-    broken links, which extract_frames records as unusable instead of passing over."""
-    for parent, dirs, files in os.walk(folder):
+def video_entries(folder, depth=None):
+    """Every entry under folder (at most depth folders down) named like a video: files,
+    but also directories and broken links, which extract_frames records as unusable
+    instead of passing over. Links to folders are followed, but each real folder is
+    entered once, so a link to a parent folder cannot loop."""
+    seen = {os.path.realpath(folder)}
+    for parent, dirs, files in os.walk(folder, followlinks=True):
         for name in dirs + files:
             if Path(name).suffix.lower() in VIDEO_EXTS:
                 yield Path(parent) / name
+        below = len(Path(os.path.relpath(parent, folder)).parts)  # folders down from folder
+        dirs[:] = [] if depth is not None and below >= depth else unseen_folders(parent, dirs, seen)
+
+
+def unseen_folders(parent, names, seen):
+    """The folders names (in parent) whose real folder is not in seen, which gets them; in
+    sorted order, so of two links to one folder the same is always kept."""
+    unseen = []
+    for name in sorted(names):
+        real = os.path.realpath(os.path.join(parent, name))
+        if real not in seen:
+            seen.add(real)
+            unseen.append(name)
+    return unseen
+
+
+def glob_videos(pattern):
+    """The entries named like a video whose paths match a glob pattern, sorted: as
+    glob.glob(pattern, recursive=True) ('*', '?', '[...]' within a name, '**' any number of
+    folders, a name starting with '.' only where the pattern's does), but found by
+    video_entries' walk of the pattern's fixed leading folder, which cannot loop."""
+    parts = Path(pattern).parts
+    fixed = next((i for i, part in enumerate(parts[:-1]) if has_magic(part)), len(parts) - 1)
+    base, wanted = Path(*parts[:fixed]), parts[fixed:]
+    depth = None if "**" in wanted else len(wanted) - 1
+    return sorted(path for path in video_entries(base, depth)
+                  if parts_match(wanted, path.relative_to(base).parts))
+
+
+def has_magic(part):
+    """Whether a part of a glob pattern has wildcards."""
+    return any(c in part for c in "*?[")
+
+
+def parts_match(patterns, names):
+    """Whether the names of a path match the parts of a glob pattern, one each, and '**'
+    any number of names (not starting with '.')."""
+    if not patterns:
+        return not names
+    first, rest = patterns[0], patterns[1:]
+    if first == "**":
+        return parts_match(rest, names) or (
+            bool(names) and not names[0].startswith(".") and parts_match(patterns, names[1:]))
+    return bool(names) and name_matches(first, names[0]) and parts_match(rest, names[1:])
+
+
+def name_matches(pattern, name):
+    """Whether a name matches one part of a glob pattern; as in glob, a name starting with
+    '.' only matches a pattern that does."""
+    return fnmatch.fnmatchcase(name, pattern) and (
+        pattern.startswith(".") or not name.startswith("."))
 
 
 def _from_csv(path):
@@ -261,31 +322,46 @@ def _from_dfdc(path):
 
 # ---- FaceForensics++ -------------------------------------------------------------
 
-def ff_names(stem):
-    """(the people in a FaceForensics++ video, its scene): '000' or '000_003' (YouTube ids,
-    the target first), '01__scene' or '01_02__scene__code' (DeepFakeDetection's actors)."""
-    if "__" in stem:
-        ids, scene = stem.split("__")[:2]
-        return [f"actor {i}" for i in ids.split("_")], scene
-    return [f"youtube {i}" for i in stem.split("_")], ""
+def ff_names(stem, fake):
+    """(the people in a FaceForensics++ video, its scene), or None for a name that does not
+    fit: '000' or '000_003' (YouTube ids, the target first), '01__scene' or
+    '01_02__scene__code' (DeepFakeDetection's actors)."""
+    ids, *scene = stem.split("__")
+    ids = ids.split("_")
+    count = 2 if fake else 1
+    if len(ids) != count or len(scene) not in (0, count) or not all(ids + scene):
+        return None
+    return [f"{'actor' if scene else 'youtube'} {i}" for i in ids], scene[0] if scene else ""
+
+
+def video_row(root, path, label, names, convention):
+    """(the row of the video at path, its people, the key of its footage), from names: what
+    the layout's parser made of its file name, or None when the name does not fit the
+    layout's convention, which makes a row with a problem, its own path its person and key."""
+    listed = path.relative_to(root).as_posix()
+    if names is None:
+        return (dict(path=listed, label=label,
+                     problem=f"name '{path.stem}' does not fit {convention}"), [listed], listed)
+    return (dict(path=listed, label=label), *names)
 
 
 def _from_faceforensics(root, compression, methods):
     rows, people, footage = [], [], {}
     for kind in ("youtube", "actors"):
         for path in sorted(video_entries(root / FF_ORIGINALS / kind / compression / "videos")):
-            who, scene = ff_names(path.stem)
-            rows.append(dict(path=path.relative_to(root).as_posix(), label="real"))
+            row, who, scene = video_row(root, path, "real", ff_names(path.stem, fake=False),
+                                        FF_CONVENTION["real"])
+            rows.append(row)
             people.append(who)
-            footage[(who[0], scene)] = rows[-1]["path"]
+            footage[(who[0], scene)] = row["path"]
     for method in methods:
         folder = root / FF_FAKES / method / compression / "videos"
         if not folder.is_dir():
             log.warning(f"no FaceForensics++ {method} videos in '{folder}'")
         for path in sorted(video_entries(folder)):
-            who, scene = ff_names(path.stem)
-            rows.append(dict(path=path.relative_to(root).as_posix(), label="fake",
-                             source=footage.get((who[0], scene), "")))
+            row, who, scene = video_row(root, path, "fake", ff_names(path.stem, fake=True),
+                                        FF_CONVENTION["fake"])
+            rows.append(dict(row, source=footage.get((who[0], scene), "")))
             people.append(who)
     for row, group, split in zip(rows, connected_groups(people),
                                  ff_official_splits(root, people)):
@@ -295,47 +371,72 @@ def _from_faceforensics(root, compression, methods):
 
 def ff_official_splits(root, people):
     """Each video's split in FaceForensics++'s train/val/test.json (lists of YouTube id
-    pairs), when the folder has them: '' for a video they do not name."""
+    pairs), when the folder has them: '' for a video they do not name, or that has an id
+    they name in more than one split."""
     files = [root / name for name in FF_SPLIT_FILES]
     if not any(f.is_file() for f in files):
         return [""] * len(people)
     present = {person for persons in people for person in persons}
-    split_of = {}
+    splits_of = {}  # id: the splits naming it
     for split, path in zip(SPLITS, files):
         pairs = read_pairs(path) if path.is_file() else []
         missing = sum(any(f"youtube {i}" not in present for i in pair) for pair in pairs)
         if missing:
             log.warning(f"{path}: {missing} of {len(pairs)} pairs name videos that are not in "
                         f"'{root}'; going on with the rest")
-        for pair in pairs:
-            for i in pair:
-                split_of[f"youtube {i}"] = split
+        for i in {i for pair in pairs for i in pair}:
+            splits_of.setdefault(i, []).append(split)
+    split_of = {f"youtube {i}": splits[0] for i, splits in splits_of.items() if len(splits) == 1}
+    warn_ids_in_several_splits(root, splits_of)
     return [split_of.get(persons[0], "")
             if all(split_of.get(p) == split_of.get(persons[0]) for p in persons) else ""
             for persons in people]
 
 
+def warn_ids_in_several_splits(root, splits_of):
+    """Warn of the ids (id: the splits naming it) that more than one split names."""
+    several = sorted(i for i, splits in splits_of.items() if len(splits) > 1)
+    if several:
+        named = ", ".join(f"{i} in {' and '.join(splits_of[i])}" for i in several[:5])
+        log.warning(f"'{root}': {len(several)} ids are named in more than one of "
+                    f"{', '.join(FF_SPLIT_FILES)} ({named}{', ...' if len(several) > 5 else ''}); "
+                    f"their videos get no official split")
+
+
 def read_pairs(path):
-    """The [id, id] pairs of a FaceForensics++ split file."""
+    """The [id, id] pairs of a FaceForensics++ split file; other entries are left out with
+    a warning."""
     try:
-        pairs = json.loads(path.read_text(encoding="utf-8"))
+        entries = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
         raise DataError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(pairs, list) or not all(
-            isinstance(p, list) and all(isinstance(i, str) for i in p) for p in pairs):
+    if not isinstance(entries, list):
         raise DataError(f'{path}: expected a list of id pairs such as [["071", "054"], ...]')
+    pairs = [e for e in entries if is_id_pair(e)]
+    others = [e for e in entries if not is_id_pair(e)]
+    if others:
+        log.warning(f"{path}: {len(others)} of {len(entries)} entries are not pairs of ids "
+                    f"(e.g. {json.dumps(others[0])[:80]}); left out")
     return pairs
+
+
+def is_id_pair(entry):
+    """Whether an entry of a split file is a pair of ids, such as ["071", "054"]."""
+    return isinstance(entry, list) and len(entry) == 2 and all(
+        isinstance(i, str) and i for i in entry)
 
 
 # ---- Celeb-DF (v1, v2) -------------------------------------------------------------
 
 def celeb_names(folder, stem):
-    """(the people in a Celeb-DF video, the Celeb-real clip whose footage it is):
-    YouTube-real '00000'; Celeb-real 'id0_0003'; Celeb-synthesis 'id0_id1_0003', made
-    from id0's clip 0003 with id1's face."""
+    """(the people in a Celeb-DF video, the Celeb-real clip whose footage it is), or None
+    for a name that does not fit: YouTube-real '00000'; Celeb-real 'id0_0003';
+    Celeb-synthesis 'id0_id1_0003', made from id0's clip 0003 with id1's face."""
     if folder == "YouTube-real":
         return [f"youtube {stem}"], ""
     *ids, clip = stem.split("_")
+    if len(ids) != (2 if folder == "Celeb-synthesis" else 1) or not all(ids + [clip]):
+        return None
     return [f"celebrity {i}" for i in ids], f"{ids[0]}_{clip}"
 
 
@@ -343,12 +444,12 @@ def _from_celeb_df(root):
     rows, people, footage = [], [], {}
     for folder, label in zip(CELEB_FOLDERS, ("real", "real", "fake")):  # reals before fakes
         for path in sorted(video_entries(root / folder)):
-            who, clip = celeb_names(folder, path.stem)
-            rows.append(dict(path=path.relative_to(root).as_posix(), label=label,
-                             source=footage.get(clip, "") if label == "fake" else ""))
+            row, who, clip = video_row(root, path, label, celeb_names(folder, path.stem),
+                                       CELEB_CONVENTION)
+            rows.append(dict(row, source=footage.get(clip, "") if label == "fake" else ""))
             people.append(who)
             if folder == "Celeb-real":
-                footage[clip] = rows[-1]["path"]
+                footage[clip] = row["path"]
     listed, test = celeb_test_list(root)
     for row, group in zip(rows, connected_groups(people)):
         row.update(group=group, official_split=("test" if row["path"] in test else "train")
@@ -381,8 +482,9 @@ def celeb_test_list(root):
 
 
 def _table(rows, where):
-    """The rows (dicts of COLUMNS; missing ones '') as a table, with where each was listed."""
-    table = pd.DataFrame(rows, columns=COLUMNS, dtype=object).fillna("").astype(str)
+    """The rows (dicts of COLUMNS and problem, why a row cannot be used; missing ones '') as
+    a table, with where each was listed."""
+    table = pd.DataFrame(rows, columns=COLUMNS + ["problem"], dtype=object).fillna("").astype(str)
     table["raw_path"] = table["path"]
     table["where"] = where
     return table

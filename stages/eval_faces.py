@@ -7,7 +7,9 @@ all of a set is test data. Each video goes through the frame sampling, face
 detection, alignment and cropping recorded in models/preprocessing.json.
 Writes data/eval/NAME/<id>.npz and data/eval/NAME/faces.csv (one row per
 video: status ok, no_face or the error). A set that is the training data, or
-inside it or around it, is refused: its numbers would not be cross-dataset ones.
+inside it or around it, or that holds a copy of a training video (the same
+SHA-256 as a row of data/manifest.csv), is refused: its numbers would not be
+cross-dataset ones.
 """
 import argparse
 import os
@@ -19,12 +21,15 @@ import pandas as pd
 
 from stages.common import (
     EVAL_DIR,
+    MANIFEST,
     PREPROCESSING,
     ConfigError,
     DataError,
     SkipInput,
+    file_digest,
     log,
     parallel_map,
+    read_table,
     write_text_atomic,
 )
 from stages.crops import VideoCropper
@@ -35,11 +40,12 @@ from stages.params import Preprocessing, read_params, run_stage
 PARAMS = ("eval_sets", "data_dir", "ff_compression", "ff_methods")
 
 _cropper = None
+_training = {}
 
 
 def eval_folder(name, params):
-    """The folder of evaluation set name; ConfigError when there is no such set or when it
-    overlaps the training data."""
+    """The folder of evaluation set name; ConfigError when there is no such set or folder, or
+    when it overlaps the training data's folder."""
     if name not in params["eval_sets"]:
         raise ConfigError(f"no evaluation set '{name}' in eval_sets "
                           f"(sets: {', '.join(params['eval_sets']) or 'none'})")
@@ -49,17 +55,34 @@ def eval_folder(name, params):
         raise ConfigError(f"eval_sets '{name}' ({folder}) overlaps the training data_dir "
                           f"({params['data_dir']}): its numbers would not be cross-dataset "
                           f"ones; give a folder of other data")
+    if not Path(folder).is_dir():
+        raise ConfigError(f"eval_sets '{name}': '{folder}' does not exist or is not a folder "
+                          f"(set eval_sets in params.yaml)")
     return folder
 
 
+def training_videos():
+    """{SHA-256: path} of the training data_dir's videos (data/manifest.csv)."""
+    manifest = read_table(MANIFEST)
+    if "sha256" not in manifest:
+        raise DataError(f"{MANIFEST} has no sha256 column (written by an older version): "
+                        f"run dvc repro")
+    return {digest: path for digest, path in zip(manifest["sha256"], manifest["path"]) if digest}
+
+
 def crop_one(job):
-    """One video's row for faces.csv, its crops saved under EVAL_DIR/name."""
+    """One video's row for faces.csv, its crops saved under EVAL_DIR/name; a video whose
+    content is a training video's is not cropped, and its row says which (same_as)."""
     row, folder, out = job
-    row = dict(row, frames=0, faces=0)
+    row = dict(row, frames=0, faces=0, same_as="")
     if row["status"] != "ok":
         return row
+    path = Path(folder) / row["path"]
     try:
-        indices, frames = _cropper.frames(Path(folder) / row["path"])
+        row["same_as"] = _training.get(file_digest(path), "")
+        if row["same_as"]:
+            return row
+        indices, frames = _cropper.frames(path)
     except (SkipInput, cv2.error, OSError) as e:
         log.warning(f"{row['path']}: {e}; skipped")
         return dict(row, status=f"error: {e}")
@@ -83,8 +106,9 @@ def main(argv=None):
 
     videos = list_videos(folder, "auto", params["ff_compression"], params["ff_methods"])
     videos.insert(0, "id", assign_ids(videos["path"].tolist()))
-    global _cropper
-    _cropper = VideoCropper(prep)  # forked workers inherit it; models load on first use
+    global _cropper, _training
+    _cropper = VideoCropper(prep)  # forked workers inherit both; models load on first use
+    _training = training_videos()
     out = EVAL_DIR / name
     out.mkdir(parents=True, exist_ok=True)
     cv2.setNumThreads(1)
@@ -92,6 +116,12 @@ def main(argv=None):
                         params["workers"], desc=f"eval_faces {name}", writes_to=[out])
 
     table = pd.DataFrame(rows)
+    shared = table[table["same_as"] != ""]
+    if len(shared):
+        raise ConfigError(f"eval_sets '{name}' ({folder}) shares {len(shared)} video(s) with "
+                          f"the training data_dir ({params['data_dir']}), by content: e.g. "
+                          f"'{shared['path'].iloc[0]}' is '{shared['same_as'].iloc[0]}'; its "
+                          f"numbers would not be cross-dataset ones: remove them from the set")
     write_text_atomic(out / "faces.csv", table.to_csv(index=False))
     ok = table[table["status"] == "ok"]
     log.info(f"eval_faces {name}: {len(ok)}/{len(table)} videos with faces "

@@ -20,6 +20,7 @@ from stages.common import (
     MODEL,
     PLOTS_DIR,
     PREPROCESSING,
+    ConfigError,
     DataError,
     log,
     read_table,
@@ -39,11 +40,14 @@ def main(argv=None):
     name = parser.parse_args(argv).name
     params = read_params(PARAMS)
     crops = EVAL_DIR / name
+    if not (crops / "faces.csv").is_file():
+        raise ConfigError(f"no crops of evaluation set '{name}' ({crops / 'faces.csv'} not "
+                          f"found): name a key of eval_sets in params.yaml, and run dvc repro")
     table = read_table(crops / "faces.csv")
     videos = table[table["status"] == "ok"]
     if videos.empty:
         raise DataError(f"no video with faces in {crops / 'faces.csv'}")
-    decision, _ = load_card(CARD)
+    decision, _ = load_card(CARD, {"model": MODEL, "preprocessing": PREPROCESSING})
     img_size = Preprocessing.load(PREPROCESSING).img_size
 
     from stages.model import load_classifier

@@ -16,8 +16,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from stages.common import (add_model_argument, add_verbosity, log, model_files, run_command,
-                           set_log_level, write_json)
+from stages.calibration import load_card
+from stages.common import (ConfigError, add_model_argument, add_verbosity, log, model_files,
+                           run_command, set_log_level, write_bytes_atomic, write_failed,
+                           write_json)
 from stages.params import Preprocessing
 
 FORMATS = {"saved_model": ("tf_saved_model", "saved_model"), "tflite": ("litert", "model.tflite")}
@@ -33,6 +35,40 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def usable_out(out, model_path, names):
+    """Refuse, before the model loads, an --out that export cannot write without harm: a file,
+    the exported model's own folder, or a folder holding anything but the names this
+    format's export writes (an earlier export's, which it replaces)."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out '{out}': a file is in the way; give a folder")
+    if os.path.realpath(out) == os.path.realpath(Path(model_path).parent):
+        raise ConfigError(f"--out '{out}' is the folder of the model it exports; give another "
+                          f"folder, or a subfolder (default models/export/FORMAT)")
+    foreign = sorted(p.name for p in out.iterdir() if not written_by_export(p.name, names)
+                     ) if out.is_dir() else []
+    if foreign:
+        raise ConfigError(f"--out '{out}' holds '{foreign[0]}'"
+                          + (f" and {len(foreign) - 1} more" if len(foreign) > 1 else "")
+                          + ", which this export did not write; give an empty or a new folder")
+
+
+def written_by_export(entry, names):
+    """Whether a folder's entry is one of names, or a temporary of one that a killed export
+    left (.NAME.tmp..., .NAME.old)."""
+    return entry in names or any(entry.startswith(f".{name}.") for name in names)
+
+
+def replace_entry(new, old):
+    """Move new (a file or a folder) to old's name; a folder already there is removed only
+    after new is in place."""
+    aside = old.with_name(f".{old.name}.old")
+    if old.is_dir():
+        shutil.rmtree(aside, ignore_errors=True)
+        os.replace(old, aside)
+    os.replace(new, old)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
 def main(argv=None):
     args = parse_args(argv)
     set_log_level(args.log_level)
@@ -40,29 +76,43 @@ def main(argv=None):
     prep = Preprocessing.load(preprocessing)
     out = args.out or Path("models/export") / args.format
     keras_format, name = FORMATS[args.format]
+    usable_out(out, model_path, {name, preprocessing.name, card.name, "export.json"})
+    if card.is_file():
+        load_card(card, {"model": model_path, "preprocessing": preprocessing})
+    else:
+        log.warning(f"'{model_path}' has no card ({card}): the exported model is uncalibrated "
+                    f"and what it was trained on is unknown; export.json says so")
 
     import keras
 
     from stages.model import load_classifier
     model = load_classifier(model_path)
     single = keras.Model(model.inputs[0], model.outputs[0])  # one tensor in, one out
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    single.export(str(tmp / name), format=keras_format, verbose=False)
-    for beside in (preprocessing, card):
-        if beside.is_file():
-            shutil.copyfile(beside, tmp / beside.name)
-    write_json(tmp / "export.json", dict(
-        format=args.format, model=name, source=str(model_path),
-        input=dict(dtype="float32", shape=[None, prep.img_size, prep.img_size, 3],
-                   meaning="RGB face crops (preprocessing.json) resized to img_size, "
-                           "x / 127.5 - 1"),
-        output=dict(dtype="float32", shape=[None, 2],
-                    meaning="softmax over (real, fake), uncalibrated (card.json: temperature)"),
-        card=card.is_file()))
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".{name}.tmp"  # a folder: Keras writes the model into it under its name
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        single.export(str(tmp / name), format=keras_format, verbose=False)
+        for beside in (preprocessing, card):
+            if beside.is_file():
+                write_bytes_atomic(out / beside.name, beside.read_bytes())
+        write_json(out / "export.json", dict(
+            format=args.format, model=name, source=str(model_path),
+            input=dict(dtype="float32", shape=[None, prep.img_size, prep.img_size, 3],
+                       meaning="RGB face crops (preprocessing.json) resized to img_size, "
+                               "x / 127.5 - 1"),
+            output=dict(dtype="float32", shape=[None, 2],
+                        meaning="softmax over (real, fake), uncalibrated (card.json: "
+                                "temperature)" if card.is_file() else
+                                "softmax over (real, fake), uncalibrated; the model has no "
+                                "card: no temperature, no threshold, scope unknown"),
+            card=card.is_file()))
+        replace_entry(tmp / name, out / name)
+    except OSError as e:
+        raise write_failed(out / name, e) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     log.info(f"export: {model_path} as {args.format} -> {out / name}")
 
 

@@ -4,7 +4,10 @@ Reads data_dir (any layout of stages.datasets: real/ and fake/ subfolders,
 labels.csv, DFDC, FaceForensics++, Celeb-DF) and writes data/frames/<id>.npz,
 data/frames/settings.json (how frames were sampled and stored) and
 data/manifest.csv, one row per input video with its label, group, source
-(the real footage a fake was made from) and official split.
+(the real footage a fake was made from), official split and SHA-256 (so that an
+evaluation set holding a copy of a training video is refused). A video that cannot
+be read is recorded and the others go on; a frames file the machine cannot write
+(no space, no permission) stops the stage.
 """
 import argparse
 import sys
@@ -19,6 +22,7 @@ from stages.common import (
     MANIFEST,
     DataError,
     SkipInput,
+    file_digest,
     log,
     parallel_map,
     write_text_atomic,
@@ -34,19 +38,21 @@ def extract_one(job):
     """Sample one video's frames to FRAMES_DIR; return its manifest row."""
     row, params = job
     row = dict(row, fps=0.0, frame_count=0, width=0, height=0, duration=0.0,
-               frames_kept=0, bytes=0)
+               frames_kept=0, bytes=0, sha256="")
     if row["status"] != "ok":  # refused when listed, and warned about there
         return row
+    path = Path(params["data_dir"]) / row["path"]
     try:
-        indices, frames, info = read_sampled_frames(
-            Path(params["data_dir"]) / row["path"], params["frames_per_video"],
-            params["frame_max_side"])
-        row.update(info, frames_kept=len(frames))
-        row["bytes"] = save_frames(FRAMES_DIR / f"{row['id']}.npz", indices, frames,
-                                   params["frame_format"], params["jpeg_quality"])
-    except (SkipInput, cv2.error, OSError) as e:
+        indices, frames, info = read_sampled_frames(path, params["frames_per_video"],
+                                                    params["frame_max_side"])
+        row.update(info, frames_kept=len(frames), sha256=file_digest(path))
+    except (SkipInput, cv2.error, OSError) as e:  # the input's fault: recorded, the others go on
         row["status"] = f"error: {e}"
         log.warning(f"{row['path']}: {e}; skipped")
+        return row
+    # A write the machine refuses raises MachineError: the stage stops, the input is not blamed.
+    row["bytes"] = save_frames(FRAMES_DIR / f"{row['id']}.npz", indices, frames,
+                               params["frame_format"], params["jpeg_quality"])
     return row
 
 

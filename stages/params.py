@@ -4,6 +4,7 @@ The stages read params.yaml through read_params(keys); check reads the
 preprocessing settings saved beside a model through the same table, so a
 value the stages would refuse is refused there too.
 """
+import difflib
 import json
 import math
 import re
@@ -221,11 +222,27 @@ def validated(values, keys, source, noun="parameter", name_source=False, rules=N
     return out
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice in one mapping (instead of keeping
+    the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(f"{self.name}: key '{key}' is written twice (lines {seen[key]} "
+                                  f"and {line}); keep one")
+            seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
 def load_yaml(path):
     """The data of a YAML file, or ConfigError naming it."""
     try:
         with open(path, encoding="utf-8") as f:
-            return yaml.safe_load(f)
+            return yaml.load(f, _UniqueKeyLoader)
     except FileNotFoundError:
         raise ConfigError(f"{path} not found: run the command from the project's top folder"
                           ) from None
@@ -233,9 +250,23 @@ def load_yaml(path):
         raise ConfigError(f"{path} cannot be read as YAML ({' '.join(str(e).split())})") from None
 
 
+def unknown_keys(values, source):
+    """ConfigError for the first key of values that RULES does not know, naming the closest
+    known one: a misspelt key would otherwise be ignored."""
+    for key in values:
+        if key not in RULES:
+            close = difflib.get_close_matches(str(key), RULES, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "see the README's Parameters"
+            raise ConfigError(f"{source}: unknown parameter '{key}' ({hint})")
+
+
 def read_params(keys, path=PARAMS_FILE):
-    """The values of keys in params.yaml, validated before any work is done."""
-    return validated(load_yaml(path) or {}, keys, path)
+    """The values of keys in params.yaml, validated before any work is done; a key that no
+    stage reads is refused."""
+    values = load_yaml(path) or {}
+    if isinstance(values, dict):
+        unknown_keys(values, path)
+    return validated(values, keys, path)
 
 
 def run_stage(main, argv=None):

@@ -4,11 +4,22 @@ import os
 import stat
 from pathlib import Path
 
-import cv2
-import numpy as np
+# FFmpeg's own lines about a damaged video ("moov atom not found", "header damaged")
+# would print beside the stage's one line about it: quiet unless the user sets a level.
+# OpenCV reads this when its FFmpeg backend opens its first file, not at import of cv2.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
-from stages.codec import pack, unpack
-from stages.common import SkipInput, atomic_path
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from stages.codec import pack, unpack  # noqa: E402
+from stages.common import SkipInput, atomic_path  # noqa: E402
+
+# OpenCV's own lines about it ("[ERROR:0@...] global cap_ffmpeg_impl.hpp ... open Could
+# not find decoder", "[ WARN:0@...]") go too, all but fatal ones. OpenCV reads its level,
+# OPENCV_LOG_LEVEL, at import of cv2, often before this module: so unless set, it is set here.
+if "OPENCV_LOG_LEVEL" not in os.environ:
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_FATAL)
 
 
 # ---- decoding only the frames we need ------------------------------------------
@@ -28,6 +39,11 @@ def shrink(frame, max_side):
     return cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
 
+def duration(frame_count, fps):
+    """Seconds that frame_count frames last at fps (0 when fps is unknown)."""
+    return round(frame_count / fps, 3) if fps > 0 else 0.0
+
+
 def video_info(cap):
     """fps, frame count, width, height and duration that the container reports."""
     fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
@@ -35,29 +51,26 @@ def video_info(cap):
     return dict(fps=round(fps, 3), frame_count=count,
                 width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
                 height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
-                duration=round(count / fps, 3) if fps > 0 else 0.0)
+                duration=duration(count, fps))
 
 
 def open_video(path):
-    """An OpenCV capture with one decoding thread (the stages run one video per core)."""
-    return cv2.VideoCapture(str(path), cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, 1])
+    """An FFmpeg capture with one decoding thread (the stages run one video per core).
+
+    Only FFmpeg: OpenCV's fallback readers (image sequences, its own MJPEG AVI
+    parser) read no video file that FFmpeg cannot, and the AVI parser prints
+    its complaints about a damaged file straight to stderr.
+    """
+    return cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
 
 
-def _count_by_grabbing(path):
-    cap = open_video(path)
-    count = 0
-    while cap.grab():
-        count += 1
-    cap.release()
-    return count
-
-
-def _grab_sampled(path, wanted, max_side):
-    """(indices, frames, frames grabbed): grab up to the last wanted frame, retrieve the wanted."""
+def _grab_sampled(path, wanted, max_side, stop=None):
+    """(indices, frames, frames grabbed): grab the first stop frames (all of them by
+    default, so frames grabbed is the count that decodes), retrieve the wanted."""
     cap = open_video(path)
     indices, frames, grabbed = [], [], 0
     try:
-        while grabbed <= max(wanted) and cap.grab():
+        while (stop is None or grabbed < stop) and cap.grab():
             if grabbed in wanted:
                 ok, frame = cap.retrieve()
                 if ok:
@@ -88,11 +101,13 @@ def file_problem(path):
 def read_sampled_frames(path, k, max_side):
     """(indices, BGR frames, info) for k evenly spread frames of one video.
 
-    Every frame up to the last one needed is grabbed (demuxed and decoded
-    without conversion); only the sampled ones are retrieved and resized.
-    A container that over-reports its length is sampled again over the
-    frames it really has. Raises SkipInput with a short reason when the file
-    is not a usable video.
+    Frames are grabbed (demuxed and decoded without conversion) to the end of
+    the video, which counts them; only the sampled ones are retrieved and
+    resized. The last sampled frame is half a part from the end, so counting
+    adds 1/(2k) of the video to the decoding. A video whose container reports
+    another length (none, too many or too few) is sampled again over the
+    frames that decode, and info holds their count. Raises SkipInput with a
+    short reason when the file is not a usable video.
     """
     path = Path(path)
     problem = file_problem(path)
@@ -105,18 +120,16 @@ def read_sampled_frames(path, k, max_side):
         info = video_info(cap)
     finally:
         cap.release()
-    if info["frame_count"] <= 0:
-        info["frame_count"] = _count_by_grabbing(path)
-    wanted = set(sample_indices(info["frame_count"], k))
-    if not wanted:
-        raise SkipInput("no video frames (audio-only or corrupt)")
-    indices, frames, grabbed = _grab_sampled(path, wanted, max_side)
-    if 0 < grabbed <= max(wanted):
-        info.update(frame_count=grabbed,
-                    duration=round(grabbed / info["fps"], 3) if info["fps"] > 0 else 0.0)
-        indices, frames, _ = _grab_sampled(path, set(sample_indices(grabbed, k)), max_side)
+    reported = info["frame_count"]
+    indices, frames, count = _grab_sampled(path, set(sample_indices(reported, k)), max_side)
+    if count != reported:
+        info.update(frame_count=count, duration=duration(count, info["fps"]))
+        wanted = set(sample_indices(count, k))
+        if wanted != set(indices):
+            indices, frames, _ = _grab_sampled(path, wanted, max_side, stop=max(wanted) + 1)
     if not frames:
-        raise SkipInput("no frame could be decoded (truncated or corrupt)")
+        raise SkipInput("no frame could be decoded (truncated or corrupt)" if reported or count
+                        else "no video frames (audio-only or corrupt)")
     return np.array(indices, dtype=np.int64), frames, info
 
 

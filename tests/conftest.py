@@ -94,3 +94,23 @@ def project(tmp_path):
 def dvc_project(project):
     """The project copy as a git + DVC repository with everything committed."""
     return init_repo(project)
+
+
+@pytest.fixture
+def small_disk():
+    """small_disk(folder, kib): folder (created) becomes a tmpfs of kib KiB, a nearly full
+    disk; unmounted afterwards. Skips where mounting is not allowed (not root)."""
+    mounted = []
+
+    def mount(folder, kib):
+        folder.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={kib}k", "tmpfs",
+                               str(folder)], capture_output=True, text=True)
+        if done.returncode:
+            pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.strip()})")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -15,6 +15,7 @@ from stages.calibration import (
     load_card,
     scope,
     video_probability,
+    write_card,
 )
 from stages.common import ConfigError
 
@@ -115,20 +116,77 @@ def test_a_model_of_real_fakes_and_enough_videos_has_no_warning():
                          trained_on="200 real and 200 fake training videos from '/videos'")
 
 
-def write_card(path, decision=None, scope_=None):
-    decision = decision or dict(vars(UNCALIBRATED))
-    path.write_text(json.dumps(dict(decision=decision, scope=scope_ or scope(training()))))
-    return path
+def model_files(folder, model=b"model weights", preprocessing=b"{}"):
+    """A model file and its preprocessing.json in folder: {role: path}, as load_card takes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.keras").write_bytes(model)
+    (folder / "preprocessing.json").write_bytes(preprocessing)
+    return {"model": folder / "model.keras", "preprocessing": folder / "preprocessing.json"}
 
 
-def test_a_card_reads_back_and_impossible_values_are_named(tmp_path):
-    decision, found = load_card(write_card(tmp_path / "card.json"))
-    assert decision == UNCALIBRATED and found["warning"] is None
-    bad = dict(vars(UNCALIBRATED), temperature=-1)
+def card_for(files, record=None, decision=UNCALIBRATED):
+    """The card evaluate writes for files (and training.json beside them, as train does)."""
+    record = record or training()
+    folder = files["model"].parent
+    (folder / "training.json").write_text(json.dumps(record))
+    write_card(folder / "card.json", files, record, decision, calibration={}, test={})
+    return folder / "card.json"
+
+
+def edited(card, change):
+    """The card after change(card dict), written back as a person editing it would."""
+    content = json.loads(card.read_text())
+    change(content)
+    card.write_text(json.dumps(content, indent=2))
+    return card
+
+
+def test_a_card_reads_back_with_the_scope_its_training_record_gives(tmp_path):
+    files = model_files(tmp_path)
+    decision, found = load_card(card_for(files, training(demo=True, real=6, fake=6)), files)
+    assert decision == UNCALIBRATED
+    assert found["demo"] is True and "not evidence" in found["warning"]
+
+
+@pytest.mark.parametrize("change", [
+    lambda c: c["scope"].update(demo=False, warning=None),  # the issue's example
+    lambda c: c["data"].update(demo=False),
+    lambda c: c["decision"].update(temperature=3.0),
+    lambda c: c.pop("digest"),
+])
+def test_a_card_edited_by_hand_is_refused(tmp_path, change):
+    files = model_files(tmp_path)
+    card = edited(card_for(files, training(demo=True, real=6, fake=6)), change)
+    with pytest.raises(ConfigError, match=r"card.json' was changed after evaluate wrote it"):
+        load_card(card, files)
+
+
+@pytest.mark.parametrize("role", ["model", "preprocessing"])
+def test_a_card_of_another_model_is_refused_naming_both_files(tmp_path, role):
+    card = card_for(model_files(tmp_path / "other"))
+    files = model_files(tmp_path / "this", model=b"other weights", preprocessing=b'{"a": 1}')
+    if role == "preprocessing":
+        files["model"] = tmp_path / "other" / "model.keras"
+    with pytest.raises(ConfigError, match=rf"'{card}' is not the card of '{files[role]}'"):
+        load_card(card, files)
+
+
+def test_a_training_record_that_disagrees_with_the_card_is_refused(tmp_path):
+    files = model_files(tmp_path)
+    card = card_for(files, training(demo=True, real=6, fake=6))
+    (tmp_path / "training.json").write_text(json.dumps(training()))  # "not the demo" now
+    with pytest.raises(ConfigError, match="disagree on what the model was trained on"):
+        load_card(card, files)
+
+
+def test_impossible_values_and_unreadable_cards_are_named(tmp_path):
+    files = model_files(tmp_path)
+    card = edited(card_for(files), lambda c: c["decision"].update(temperature=-1))
     with pytest.raises(ConfigError, match=r"card.json decision: field 'temperature' is -1"):
-        load_card(write_card(tmp_path / "card.json", bad))
+        load_card(card, files)
+    card = edited(card_for(files), lambda c: c["scope"].update(demo="maybe"))
     with pytest.raises(ConfigError, match="field 'demo' is 'maybe'"):
-        load_card(write_card(tmp_path / "card.json", scope_=dict(scope(training()), demo="maybe")))
-    (tmp_path / "card.json").write_text("{")
+        load_card(card, files)
+    card.write_text("{")
     with pytest.raises(ConfigError, match="not a readable JSON model card"):
-        load_card(tmp_path / "card.json")
+        load_card(card, files)

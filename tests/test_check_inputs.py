@@ -107,3 +107,47 @@ def test_a_folder_or_pattern_without_videos_is_refused(project, target):
 def test_a_csv_that_cannot_be_written_is_refused_before_the_model_loads(project, csv, words):
     (project / "folder").mkdir()
     refused(check(project, "--csv", csv), f"--csv '{csv}'", *words)
+
+
+def test_swapped_csv_and_video_arguments_never_overwrite_the_video(project):
+    video = face_video(project / "clip.mp4")
+    before = video.read_bytes()
+    done = run(["python", "-m", "stages.check", "--csv", "clip.mp4", "verdicts.csv",
+                "--model", str(model_dir(project / "m", b"junk"))], project, check=False)
+    refused(done, "--csv 'clip.mp4' exists and is not a CSV that check wrote; not overwritten")
+    assert video.read_bytes() == before and not (project / "verdicts.csv").exists()
+    done = run(["python", "-m", "stages.check", "clip.mp4", "--csv", "./clip.mp4",
+                "--model", str(project / "m" / "model.keras")], project, check=False)
+    refused(done, "--csv 'clip.mp4' is a file this command reads")  # ./ as Path shows it
+    assert video.read_bytes() == before
+
+
+@pytest.mark.parametrize("target,words", [
+    ("m/card.json", ["is a file this command reads"]),
+    ("m/preprocessing.json", ["is a file this command reads"]),
+    ("notes.txt", ["exists and is not a CSV that check wrote; not overwritten"]),
+    ("/dev/null", ["is not a regular file"]),
+])
+def test_a_csv_that_would_replace_a_file_check_did_not_write_is_refused(project, target, words):
+    model = model_dir(project / "m", b"junk")
+    (project / "m" / "card.json").write_text("{}")
+    (project / "notes.txt").write_text("my notes")
+    refused(check(project, "--csv", target, "--model", model), f"--csv '{target}'", *words)
+    assert (project / "notes.txt").read_text() == "my notes"
+
+
+def test_an_empty_video_argument_is_refused_not_taken_for_the_current_folder(project):
+    face_video(project / "clip.mp4")
+    done = run(["python", "-m", "stages.check", ""], project, check=False)
+    refused(done, "an empty VIDEO argument (an unset shell variable?)")
+
+
+def test_a_card_of_another_model_is_refused_naming_both_files(project):
+    from stages.calibration import Decision, write_card
+    from tests.test_calibration import training
+    model = model_dir(project / "m", b"this model")
+    other = model_dir(project / "o", b"another model")
+    write_card(other.with_name("card.json"), {"model": other, "preprocessing": other.with_name(
+        "preprocessing.json")}, training(), Decision(1.0, 0.5, "x", 0.1, 1, "mean"), {}, {})
+    model.with_name("card.json").write_bytes(other.with_name("card.json").read_bytes())
+    refused(check(project, "--model", model), "m/card.json' is not the card of", "m/model.keras'")

@@ -133,3 +133,62 @@ def test_a_workers_message_is_printed_by_the_parent_on_its_own_line(capsys):
     lines = err_lines(capsys)
     assert sorted(line for line in lines if line.startswith("warning:")) == [
         f"warning: item {i}: skipped" for i in range(3)]
+
+
+def test_a_write_the_machine_refuses_is_a_machine_error_naming_the_path(tmp_path, small_disk):
+    from stages.common import MachineError, write_bytes_atomic
+    disk = small_disk(tmp_path / "disk", 16)
+    with pytest.raises(MachineError, match=r"cannot write '.*big.bin': No space left on device"):
+        write_bytes_atomic(disk / "big.bin", b"x" * 100_000)
+    assert list(disk.iterdir()) == []  # no temporary left
+
+
+@pytest.mark.parametrize("special", ["/dev/null", "folder"])
+def test_a_special_file_or_folder_is_never_replaced(tmp_path, special):
+    from stages.common import ConfigError, write_text_atomic
+    target = tmp_path / special
+    target.mkdir(exist_ok=True) if special == "folder" else None
+    with pytest.raises(ConfigError, match="exists and is not a regular file; not replaced"):
+        write_text_atomic(target, "text")
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+
+
+def test_a_closed_pipe_ends_quietly_without_a_traceback():
+    printer = "import sys\nfrom stages.common import run_command\n" \
+              "def main(argv):\n    for i in range(100000):\n        print('line', i)\n" \
+              "sys.exit(run_command(main))\n"
+    done = subprocess.run(f"{sys.executable} -c \"{printer}\" | head -c 10", shell=True,
+                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                          capture_output=True, text=True)
+    assert done.stdout == "line 0\nlin" and done.stderr == ""
+
+
+def test_a_huge_message_is_clipped_on_the_terminal(capsys):
+    log.warning("x" * 50_000_000)
+    err = capsys.readouterr().err
+    assert len(err) < 3000 and err.rstrip().endswith("(49998000 more characters)")
+
+
+CAREFUL_PRINTER = """
+import sys
+from stages.common import log, run_command
+
+def main(argv):
+    print("verdict")
+    log.warning("careful")
+    with open(sys.argv[1], "w") as f:
+        f.write("done")
+
+sys.exit(run_command(main))
+"""
+
+
+@pytest.mark.parametrize("closed", ["<&-", ">&-", "2>&-", ">&- 2>&-",
+                                    "2</dev/null", "1</dev/null"])  # read-only, as pyenv leaves
+def test_a_closed_standard_stream_fails_nothing(tmp_path, closed):
+    (tmp_path / "printer.py").write_text(CAREFUL_PRINTER)
+    done = subprocess.run(f"{sys.executable} printer.py out {closed}", shell=True,
+                          cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out").read_text() == "done"

@@ -1,14 +1,29 @@
 """The field's datasets as they are downloaded: layouts, labels, groups, sources, official splits."""
+import glob
 import json
+import os
+import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from stages.common import ConfigError, DataError
-from stages.datasets import assign_ids, find_layout, list_videos
+from stages.datasets import (VIDEO_EXTS, assign_ids, find_layout, glob_videos, list_videos,
+                             video_entries)
 from stages.video import file_problem
 from tests.conftest import run, set_params
 from tests.synth import face_video
+
+
+def promptly(call, seconds=10):
+    """call()'s result; the test fails when it has not come within seconds (a hang)."""
+    result = []
+    worker = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert result, f"no result within {seconds} s"
+    return result[0]
 
 
 def touch(root, *paths):
@@ -64,6 +79,60 @@ def test_faceforensics_compression_and_methods_are_chosen(tmp_path):
     assert not table["path"].str.contains("Deepfakes").any() and len(table) == 12
 
 
+ORIGINAL = "original_sequences/youtube/c23/videos/{}.mp4".format
+FAKE = "manipulated_sequences/Deepfakes/c23/videos/{}.mp4".format
+
+
+@pytest.mark.parametrize("bad", [
+    "original_sequences/youtube/c23/videos/_.mp4",
+    "original_sequences/youtube/c23/videos/000_003.mp4",  # an original has one id
+    "original_sequences/actors/c23/videos/000__.mp4",
+    "original_sequences/actors/c23/videos/__.mp4",
+    "manipulated_sequences/Deepfakes/c23/videos/000.mp4",  # a fake has two
+    "manipulated_sequences/Deepfakes/c23/videos/_003.mp4",
+    "manipulated_sequences/Deepfakes/c23/videos/000_003_010.mp4",
+    "manipulated_sequences/DeepFakeDetection/c23/videos/01_02__walking.mp4",  # no code
+])
+def test_faceforensics_names_that_do_not_fit_are_refused_rows(tmp_path, bad, capsys):
+    root = faceforensics(tmp_path)
+    methods = ["Deepfakes", "FaceSwap", "DeepFakeDetection"]
+    before = list_videos(root, ff_methods=methods).set_index("path")
+    touch(root, bad)
+    table = list_videos(root, ff_methods=methods).set_index("path")
+    stem = Path(bad).stem
+    assert table.loc[bad, "status"].startswith(
+        f"error: name '{stem}' does not fit FaceForensics++'s convention (")
+    assert table.loc[bad, "group"] == bad and table.loc[bad, "source"] == ""
+    assert table.drop(index=bad).equals(before)  # the others as without it
+    assert f"{bad}: name '{stem}' does not fit" in capsys.readouterr().err
+
+
+def test_faceforensics_split_entries_that_are_not_id_pairs_are_left_out(tmp_path, capsys):
+    root = faceforensics(tmp_path)
+    (root / "test.json").write_text(json.dumps([["020", "021"], ["000", "003", "005"], "010",
+                                                ["011", 7]]))
+    splits = list_videos(root).set_index("path")["official_split"]
+    err = capsys.readouterr().err
+    assert ('test.json: 3 of 4 entries are not pairs of ids (e.g. ["000", "003", "005"]); '
+            'left out') in err
+    assert "more than one" not in err  # the ids of entries left out are in no split
+    assert [splits[ORIGINAL(i)] for i in ("000", "010", "011", "020")] == [
+        "train", "val", "val", "test"]
+
+
+def test_faceforensics_ids_in_two_splits_get_no_official_split(tmp_path, capsys):
+    root = faceforensics(tmp_path)
+    (root / "test.json").write_text(json.dumps([["020", "021"], ["003", "010"]]))
+    splits = list_videos(root).set_index("path")["official_split"]
+    assert ("2 ids are named in more than one of train.json, val.json, test.json "
+            "(003 in train and test, 010 in val and test); their videos get no official split"
+            ) in capsys.readouterr().err
+    assert [splits[p] for p in (ORIGINAL("003"), FAKE("000_003"), FAKE("003_000"),
+                                ORIGINAL("010"), FAKE("011_010"))] == [""] * 5
+    assert [splits[p] for p in (ORIGINAL("000"), ORIGINAL("011"), FAKE("020_021"))] == [
+        "train", "val", "test"]
+
+
 def test_deepfakedetection_actors_are_grouped_by_person(tmp_path):
     touch(tmp_path, "original_sequences/actors/c23/videos/01__walking.mp4",
           "original_sequences/actors/c23/videos/02__talking.mp4",
@@ -103,6 +172,26 @@ def test_celeb_df_identities_sources_and_official_test_list(tmp_path):
     assert splits["Celeb-real/id0_0000.mp4"] == "train"
     # listed for test but not downloaded: a row, which extract_frames records as not found
     assert table.loc["Celeb-real/id9_0000.mp4", "official_split"] == "test"
+
+
+def test_celeb_df_names_that_do_not_fit_are_refused_rows(tmp_path, capsys):
+    root = celeb_df(tmp_path)
+    bad = ["Celeb-real/clip.mp4", "Celeb-real/id0_.mp4", "Celeb-real/id0_id1_0000.mp4",
+           "Celeb-synthesis/id0_0000.mp4", "Celeb-synthesis/id0__0000.mp4"]
+    touch(root, *bad)
+    table = list_videos(root).set_index("path")
+    assert table.loc["Celeb-real/clip.mp4", "status"] == (
+        "error: name 'clip' does not fit Celeb-DF's convention (Celeb-real idN_NNNN, "
+        "Celeb-synthesis idN_idM_NNNN)")
+    assert table.loc[bad, "status"].str.startswith("error: name ").all()
+    assert table.loc[bad, "group"].tolist() == bad and (table.loc[bad, "source"] == "").all()
+    assert (table.drop(index=bad)["status"] == "ok").all()
+    assert table.loc["Celeb-synthesis/id0_id1_0000.mp4", "source"] == "Celeb-real/id0_0000.mp4"
+    groups = table["group"]
+    assert groups["Celeb-real/id0_0000.mp4"] == groups["Celeb-real/id1_0001.mp4"]
+    err = capsys.readouterr().err
+    assert "Celeb-real/clip.mp4: name 'clip' does not fit Celeb-DF's convention" in err
+    assert "Celeb-synthesis/id0_0000.mp4: name 'id0_0000' does not fit" in err
 
 
 def test_dfdc_public_test_labels(tmp_path):
@@ -153,8 +242,10 @@ def test_dfdc_metadata_original_becomes_group(tmp_path):
 
 
 def test_missing_data_dir_stops_with_its_name(tmp_path):
-    with pytest.raises(ConfigError, match="data_dir .*nowhere"):
+    with pytest.raises(ConfigError) as stop:
         list_videos(tmp_path / "nowhere")
+    assert str(stop.value) == (f"data_dir '{tmp_path / 'nowhere'}' does not exist or is not a "
+                               f"folder (set data_dir in params.yaml)")
 
 
 def test_ids_are_safe_and_unique():
@@ -246,7 +337,7 @@ def test_entries_named_like_videos_that_are_not_files_are_listed(tmp_path):
     (real / "dir.mp4").mkdir(parents=True)
     (real / "dangling.mp4").symlink_to("nowhere.mp4")
     (real / "loop.mp4").symlink_to("loop.mp4")
-    (real / "linked").symlink_to(tmp_path)  # a linked folder is not followed (nor is it by DVC)
+    (real / "linked").symlink_to(real)  # a link to a folder already walked: not walked again
     (tmp_path / "fake").mkdir()
     (tmp_path / "fake" / "f.mp4").write_bytes(b"x")
     table = list_videos(tmp_path)
@@ -309,3 +400,60 @@ def test_a_faceforensics_download_goes_through_to_its_official_split(project):
     assert metrics["groups_across_splits"] == 0
     faces = pd.read_csv(project / "data/faces.csv", dtype=str, keep_default_na=False)
     assert (faces.loc[faces["label"] == "fake", "faces_from"] != "").all()  # source's boxes
+
+
+def test_special_files_named_like_videos_are_listed_without_being_opened(tmp_path):
+    (tmp_path / "real").mkdir()
+    os.mkfifo(tmp_path / "real" / "pipe.mp4")  # opening it to read would wait for a writer
+    (tmp_path / "real" / "zero.mp4").symlink_to("/dev/zero")  # reading it never ends
+    touch(tmp_path, "fake/f.mp4")
+    table = promptly(lambda: list_videos(tmp_path))
+    assert table["path"].tolist() == ["real/pipe.mp4", "real/zero.mp4", "fake/f.mp4"]
+    for name in ("pipe.mp4", "zero.mp4"):  # which extract_frames records
+        assert file_problem(tmp_path / "real" / name).startswith("not a regular file")
+
+
+# ---- folder walks and glob patterns: links followed, each real folder once ----
+
+def test_a_link_to_a_parent_folder_is_walked_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    touch(tmp_path, "root/a.mp4", "root/sub/b.MP4", "root/sub/deeper/c.avi")
+    os.symlink("..", "root/sub/link")
+    os.symlink("../..", "root/sub/deeper/up.mp4")  # named like a video: listed, not walked
+    assert sorted(promptly(lambda: list(video_entries(Path("root"))))) == [
+        Path(p) for p in ("root/a.mp4", "root/sub/b.MP4", "root/sub/deeper/c.avi",
+                          "root/sub/deeper/up.mp4")]
+    assert promptly(lambda: glob_videos("root/**/*.mp4")) == [
+        Path("root/a.mp4"), Path("root/sub/deeper/up.mp4")]
+
+
+def test_links_to_folders_elsewhere_are_followed_once(tmp_path):
+    touch(tmp_path, "store/x.mp4", "store/deep/y.mp4", "data/fake/f.mp4")
+    (tmp_path / "data" / "real").mkdir()
+    (tmp_path / "data" / "real" / "clips").symlink_to(tmp_path / "store")
+    (tmp_path / "data" / "real" / "again").symlink_to(tmp_path / "store")
+    table = list_videos(tmp_path / "data")
+    assert table["path"].tolist() == ["real/again/deep/y.mp4", "real/again/x.mp4", "fake/f.mp4"]
+
+
+def tree_without_loops(root):
+    """Videos in folders, hidden ones, other files, a folder named like a video and a link
+    to a folder elsewhere."""
+    touch(root, "root/a.mp4", "root/B.MP4", "root/.hidden.mp4", "root/notes.txt",
+          "root/abc/x1.MP4", "root/abc/x22.MP4", "root/ab/x2.MP4", "root/ab/y2.mp4",
+          "root/sub/c.avi", "root/d/sub/e.avi", "root/d/e/sub/f.avi", "root/.h/sub/g.avi",
+          "elsewhere/i.mp4", "elsewhere/sub/h.avi")
+    (root / "root" / "dir.mp4").mkdir()
+    (root / "root" / "linked").symlink_to(root / "elsewhere")
+
+
+@pytest.mark.parametrize("pattern", [
+    "root/*.mp4", "root/**/*.mp4", "root/a*/x?.MP4", "root/**/sub/*.avi", "root/[!a]*/*",
+    "root/**", "*/*/*.avi", "root/.h*/**/*.avi", "{tmp}/root/**/*.[am][pv]?"])
+def test_glob_videos_matches_as_glob_does(tmp_path, monkeypatch, pattern):
+    tree_without_loops(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    pattern = pattern.format(tmp=tmp_path)
+    expected = sorted(Path(p) for p in glob.glob(pattern, recursive=True)
+                      if Path(p).suffix.lower() in VIDEO_EXTS)
+    assert expected and glob_videos(pattern) == expected

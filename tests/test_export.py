@@ -8,10 +8,13 @@ import yaml
 keras = pytest.importorskip("keras")
 import tensorflow as tf  # noqa: E402
 
+from stages.calibration import Decision, write_card  # noqa: E402
+from stages.common import ConfigError  # noqa: E402
 from stages.export import main  # noqa: E402
 from stages.model import prepare_images, save_model  # noqa: E402
 from stages.params import Preprocessing  # noqa: E402
 from tests.conftest import ROOT, run  # noqa: E402
+from tests.test_calibration import training  # noqa: E402
 
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
 
@@ -27,7 +30,9 @@ def model_path(tmp_path_factory):
                folder / "model.keras")
     Preprocessing(**{k: DEFAULTS[k] for k in Preprocessing.__dataclass_fields__
                      if k != "img_size"}, img_size=75).save(folder / "preprocessing.json")
-    (folder / "card.json").write_text(json.dumps(dict(decision=dict(temperature=2.0))))
+    write_card(folder / "card.json", {"model": folder / "model.keras",
+                                      "preprocessing": folder / "preprocessing.json"},
+               training(), Decision(2.0, 0.5, "set in params.yaml", 0.15, 3, "mean"), {}, {})
     return folder / "model.keras"
 
 
@@ -57,9 +62,58 @@ def test_an_export_gives_the_keras_models_probabilities(model_path, tmp_path, fm
     description = json.loads((out / "export.json").read_text())
     assert description["format"] == fmt and description["input"]["shape"] == [None, 75, 75, 3]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]  # no temporary left
+    before = {p.name for p in out.iterdir()}
+    main(["--format", fmt, "--model", str(model_path), "--out", str(out)])  # again: replaced
+    assert {p.name for p in out.iterdir()} == before
+
+
+def test_an_export_into_the_models_own_folder_is_refused_and_deletes_nothing(model_path):
+    folder = model_path.parent
+    (folder / "my notes.txt").write_text("mine")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    done = run(["python", "-m", "stages.export", "--format", "saved_model", "--model",
+                str(model_path), "--out", str(folder)], ROOT, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: --out '{folder}' is the folder of the model it exports; give another folder, "
+        f"or a subfolder (default models/export/FORMAT)")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    (folder / "my notes.txt").unlink()
+
+
+@pytest.mark.parametrize("foreign", ["model.keras", "notes", "model.tflite"])
+def test_a_folder_holding_what_export_did_not_write_is_refused(model_path, tmp_path, foreign):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / foreign).write_text("not an export")
+    with pytest.raises(ConfigError, match=f"holds '{foreign}', which this export did not write"):
+        main(["--format", "saved_model", "--model", str(model_path), "--out", str(out)])
+    assert (out / foreign).read_text() == "not an export"
+
+
+def test_a_card_that_is_not_the_models_is_refused(model_path, tmp_path):
+    for name in ("model.keras", "preprocessing.json"):
+        (tmp_path / name).write_bytes((model_path.parent / name).read_bytes())
+    card = json.loads((model_path.parent / "card.json").read_text())
+    card["decision"]["threshold"] = 0.1  # edited
+    (tmp_path / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ConfigError, match="card.json' was changed after evaluate wrote it"):
+        main(["--format", "tflite", "--model", str(tmp_path / "model.keras"),
+              "--out", str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_unknown_format_lists_the_supported_ones(tmp_path):
     done = run(["python", "-m", "stages.export", "--format", "onnx"], ROOT, check=False)
     assert done.returncode == 2
     assert "invalid choice: 'onnx'" in done.stderr and "'saved_model', 'tflite'" in done.stderr
+
+
+def test_a_model_without_a_card_is_exported_with_a_warning_that_it_is_uncalibrated(
+        model_path, tmp_path):
+    for name in ("model.keras", "preprocessing.json"):
+        (tmp_path / name).write_bytes((model_path.parent / name).read_bytes())
+    done = run(["python", "-m", "stages.export", "--format", "tflite", "--model",
+                str(tmp_path / "model.keras"), "--out", str(tmp_path / "out")], ROOT)
+    assert "has no card" in done.stderr and "the exported model is uncalibrated" in done.stderr
+    assert json.loads((tmp_path / "out" / "export.json").read_text())["card"] is False

@@ -1,5 +1,6 @@
 """Parameters declared once: numbers as people write them, ranges, one clear line otherwise."""
 import json
+import re
 
 import pytest
 import yaml
@@ -105,3 +106,14 @@ def test_a_broken_params_file_is_one_line_for_a_stage(project):
     done = run("python -m stages.split", project, check=False)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("error: params.yaml cannot be read as YAML")
+
+
+@pytest.mark.parametrize("content,message", [
+    ("epoch: 3\n", "unknown parameter 'epoch' (did you mean 'epochs'?)"),
+    ("lr: 0.1\nbatch_size: 8\nlr: 0.2\n", "key 'lr' is written twice (lines 1 and 3); keep one"),
+])
+def test_a_misspelt_or_repeated_key_is_named_not_ignored(tmp_path, content, message):
+    path = tmp_path / "params.yaml"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        read_params(("lr",), path)

@@ -134,7 +134,7 @@ def test_same_params_give_the_same_metrics_resumed_or_not(pipeline):
         "dvclive/train/plots/metrics/eval/loss.tsv")}  # of a run killed and resumed (the fixture)
     run("python -m stages.train && python -m stages.evaluate", project)  # in one go
     assert {p: (project / p).read_text() for p in before} == before
-    run("dvc checkout -f", project)
+    run("git checkout -- . && dvc checkout -f", project)  # the card (in git) with its model
 
 
 def test_check_matches_evaluate_and_reports_every_video(pipeline, tmp_path):
@@ -179,6 +179,8 @@ def test_check_prints_one_line_per_video_and_explains_a_missing_model(pipeline):
     assert all(line.split()[0] in ("FAKE", "REAL", "UNCERTAIN") and "(demo model)" in line
                and "p(fake)=" in line for line in lines)
     assert done.stderr.count("warning: This model, trained on") == 1
+    piped = run(f"python -m stages.check {' '.join(videos)} | head -c 10", project)
+    assert len(piped.stdout) == 10 and "Traceback" not in piped.stderr  # the reader went away
     missing = run(["python", "-m", "stages.check", "--model", "nowhere.keras", videos[0]], project,
                   check=False)
     assert missing.returncode == 2 and "dvc repro" in missing.stderr
@@ -232,8 +234,18 @@ def test_without_a_card_check_says_so_and_with_a_full_one_it_warns_of_nothing(pi
     assert result["model"]["temperature"] == 1.0 and result["p_fake"] == result["p_fake_raw"]
 
     card = json.loads((project / "models/card.json").read_text())
-    card["scope"].update(demo=False, warning=None)
+    card["scope"].update(demo=False, warning=None)  # a demo model's card edited by hand
     (tmp_path / "card.json").write_text(json.dumps(card))
+    edited = run(["python", "-m", "stages.check", "--model", str(tmp_path / "model.keras"),
+                  video], project, check=False)
+    assert edited.returncode == 2 and edited.stdout == ""
+    assert "card.json' was changed after evaluate wrote it" in edited.stderr.splitlines()[-1]
+
+    from stages.calibration import Decision, write_card  # the card of a model of real data
+    from tests.test_calibration import training
+    write_card(tmp_path / "card.json", {"model": tmp_path / "model.keras",
+                                        "preprocessing": tmp_path / "preprocessing.json"},
+               training(), Decision(**card["decision"]), {}, {})
     full = run(["python", "-m", "stages.check", "-q", "--model", str(tmp_path / "model.keras"),
                 video], project)
     assert "warning" not in full.stderr and "(" not in full.stdout.split("p(fake)")[0]
@@ -334,3 +346,16 @@ def test_evaluation_sets_are_cropped_once_scored_after_training_and_summarised(p
     set_params(project, eval_sets={"mine": "data/demo"})
     done = run("dvc repro", project, check=False)
     assert done.returncode != 0 and "overlaps the training data_dir" in done.stderr
+
+    copies = tmp_path / "copies"  # training videos copied into another folder
+    demo = pd.read_csv(project / "data/split.csv")
+    for label in ("real", "fake"):
+        (copies / label).mkdir(parents=True)
+        shutil.copy(project / "data/demo" / demo[demo["label"] == label]["path"].iloc[0],
+                    copies / label / "renamed.mp4")
+    set_params(project, eval_sets={"copies": str(copies)})
+    done = run("dvc repro", project, check=False)
+    assert done.returncode != 0
+    assert "eval_sets 'copies'" in done.stderr and "shares 2 video(s) with the training " \
+        "data_dir" in done.stderr and "by content" in done.stderr, done.stderr
+    set_params(project, eval_sets={})

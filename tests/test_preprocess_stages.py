@@ -173,3 +173,17 @@ def test_a_fake_of_its_sources_footage_is_cropped_where_the_source_faces_are(pro
     run("python -m stages.detect_faces", project)
     faces = pd.read_csv(project / "data/faces.csv", keep_default_na=False)
     assert (faces["faces_from"] == "").all() and (faces["status"] == "ok").all()
+
+
+def test_a_full_disk_stops_the_stage_and_blames_the_machine_not_the_video(project, small_disk):
+    for i in range(4):
+        face_video(project / "videos" / ("real" if i % 2 else "fake") / f"v{i}.mp4")
+    small_disk(project / "data" / "frames", 24)  # room for about one video's frames
+    done = run("python -m stages.extract_frames", project, check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: cannot write 'data/frames/") and "No space left on device" \
+        in last and "a fault of this machine, not of the input" in last, done.stderr
+    assert "skipped" not in done.stderr  # no video recorded as bad
+    assert not (project / "data" / "manifest.csv").exists()
+    assert not list((project / "data" / "frames").glob(".*tmp*"))  # nothing half-written

@@ -1,8 +1,14 @@
 """Reading videos: frame sampling, storage."""
+import os
+import struct
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
 
+import stages.video
 from stages.codec import as_stored
 from stages.common import SkipInput
 from stages.video import (
@@ -11,6 +17,7 @@ from stages.video import (
     sample_indices,
     save_frames,
 )
+from tests.conftest import ROOT
 from tests.synth import write_video
 
 
@@ -18,6 +25,19 @@ def numbered_video(path, n, width=64, height=48):
     """Frame i is a flat grey of level 5 * i, so a frame says its own index."""
     return write_video(path, [np.full((height, width, 3), 5 * i, np.uint8) for i in range(n)],
                        fourcc="MJPG")
+
+
+def misreported_video(path, n, reported):
+    """numbered_video of n frames whose AVI headers say it has reported frames."""
+    data = bytearray(numbered_video(path, n).read_bytes())
+    # the frame count of the main header, the stream header's length, the OpenDML total
+    for chunk, offset in ((b"avih", 16), (b"strh", 32), (b"dmlh", 0)):
+        struct.pack_into("<I", data, data.index(chunk) + 8 + offset, reported)
+    path.write_bytes(data)
+    cap = cv2.VideoCapture(str(path))
+    assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == reported, "OpenCV must see the wrong count"
+    cap.release()
+    return path
 
 
 def test_sample_indices_are_centres_of_equal_parts():
@@ -78,10 +98,73 @@ def test_png_storage_is_lossless_and_jpeg_close(tmp_path):
 
 
 def test_over_reported_length_is_sampled_over_the_real_frames(tmp_path, monkeypatch):
-    import stages.video
     path = numbered_video(tmp_path / "n.avi", 20)
     real_info = stages.video.video_info
     monkeypatch.setattr(stages.video, "video_info", lambda cap: dict(real_info(cap), frame_count=100))
     indices, frames, info = read_sampled_frames(path, 4, 1920)
     assert indices.tolist() == [2, 7, 12, 17] and info["frame_count"] == 20
     assert [round(float(f.mean()) / 5) for f in frames] == [2, 7, 12, 17]
+
+
+@pytest.mark.parametrize("reported", [0, 2, 9, 11])
+def test_a_misreported_length_is_sampled_over_the_frames_that_decode(tmp_path, reported):
+    path = misreported_video(tmp_path / "n.avi", 10, reported)
+    indices, frames, info = read_sampled_frames(path, 4, 1920)
+    assert indices.tolist() == [1, 3, 6, 8]
+    assert [round(float(f.mean()) / 5) for f in frames] == [1, 3, 6, 8]
+    assert info["frame_count"] == 10 and info["duration"] == 1.0
+
+
+@pytest.mark.parametrize("reported,k,opened", [
+    (10, 4, 2),  # the header, then one pass that samples and counts
+    (11, 1, 2),  # over-reported, but the one frame sampled is the same
+    (2, 4, 3),   # under-reported: sampled again over the count
+])
+def test_a_video_is_decoded_again_only_when_its_sample_changes(tmp_path, monkeypatch,
+                                                               reported, k, opened):
+    path = misreported_video(tmp_path / "n.avi", 10, reported)
+    opens = []
+    real_open = stages.video.open_video
+    monkeypatch.setattr(stages.video, "open_video", lambda p: opens.append(p) or real_open(p))
+    read_sampled_frames(path, k, 1920)
+    assert len(opens) == opened
+
+
+LEAK_SCRIPT = """
+import sys
+from stages.common import SkipInput
+from stages.video import read_sampled_frames
+for path in sys.argv[1:]:
+    try:
+        print(len(read_sampled_frames(path, 4, 640)[1]), "frames")
+    except SkipInput as e:
+        print(e)
+"""
+
+
+def test_ffmpeg_and_opencv_say_nothing_about_damaged_videos(tmp_path):
+    whole = write_video(tmp_path / "whole.mp4", [np.full((48, 64, 3), 9, np.uint8)] * 10)
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    header = bytearray(numbered_video(tmp_path / "header.avi", 10).read_bytes())
+    header[24:224] = b"\xff" * 200  # the main and stream headers
+    (tmp_path / "header.avi").write_bytes(header)
+    frames = bytearray(numbered_video(tmp_path / "frames.avi", 10).read_bytes())
+    start, end = frames.index(b"movi") + 400, frames.index(b"idx1") - 400
+    frames[start:end:97] = bytes(len(range(start, end, 97)))  # holes in the JPEG data
+    (tmp_path / "frames.avi").write_bytes(frames)
+    paths = [str(truncated), str(tmp_path / "header.avi"), str(tmp_path / "frames.avi")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCV_")}  # the defaults
+
+    def read(**levels):
+        return subprocess.run([sys.executable, "-c", LEAK_SCRIPT, *paths], cwd=ROOT,
+                              env=dict(env, PYTHONPATH=str(ROOT), **levels),
+                              capture_output=True, text=True, errors="replace", check=True)
+
+    quiet = read()
+    assert quiet.stderr == ""
+    truncated_line, header_line, frames_line = quiet.stdout.splitlines()
+    assert truncated_line.startswith("not a readable video") and header_line == truncated_line
+    assert frames_line.endswith(" frames")
+    loud = read(OPENCV_FFMPEG_LOGLEVEL="16", OPENCV_LOG_LEVEL="WARNING")  # FFmpeg's errors
+    assert len((loud.stdout + loud.stderr).splitlines()) > 3, "the videos are damaged enough"
