@@ -34,15 +34,15 @@ def recipe(img_size, frames):
     return Preprocessing(**{key: params[key] for key in Preprocessing.__dataclass_fields__})
 
 
-def demo_card(path, files):
-    """A model card as evaluate writes it (a demo model's, temperature 1.7) for files."""
+def demo_card(path, model, preprocessing):
+    """A model card as evaluate writes it (a demo model's, temperature 1.7) for a model."""
     from stages.calibration import Decision, write_card
     per_class = dict(real=12, fake=12)
     training = dict(data=dict(data_dir="data/demo", demo=True,
                               videos=dict(train=per_class, val=per_class, test=per_class),
                               synthesized_fakes=dict(train=0, val=0, test=0)))
-    write_card(path, files, training, Decision(1.7, 0.5, "set in params.yaml", 0.15, 3, "mean"),
-               calibration={}, test={})
+    write_card(path, model, preprocessing, training,
+               Decision(1.7, 0.5, "set in params.yaml", 0.15, 3, "mean"), calibration={}, test={})
 
 
 def main():
@@ -63,15 +63,15 @@ def main():
     from stages.model import build_model, prepare_images, save_model
     save_model(build_model(args.img_size), work / "model.keras")
     recipe(args.img_size, args.frames).save(work / "preprocessing.json")
-    files = {"model": work / "model.keras", "preprocessing": work / "preprocessing.json"}
-    demo_card(work / "card.json", files)
+    files = (work / "model.keras", work / "preprocessing.json")
+    demo_card(work / "card.json", *files)
 
     start = time.perf_counter()
     checker = Checker(work / "model.keras")
     checker.check(args.clip)  # warm-up: builds the predict function once
     load = time.perf_counter() - start
     start = time.perf_counter()
-    decision, _ = load_card(work / "card.json", files)
+    decision, _ = load_card(work / "card.json", *files)
     card_load = time.perf_counter() - start
 
     result, (_, _, faces) = checker.check(args.clip)

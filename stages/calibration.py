@@ -156,15 +156,21 @@ def scope(training):
     return dict(demo=bool(data["demo"]), trained_on=trained_on, warning=warning)
 
 
-def write_card(path, files, training, decision, calibration, test):
+def write_card(path, model, preprocessing, training, decision, calibration, test):
     """models/card.json: train's record, the calibration, the decision, test metrics, the
-    scope, the SHA-256 of the files it describes (files: {"model": path, "preprocessing":
-    path}) and a digest of all that, so that a card cannot be moved to another model or
-    edited by hand unnoticed."""
+    scope, the SHA-256 of the model file and preprocessing.json it describes, and a digest
+    of all that, so that a card cannot be moved to another model or edited by hand
+    unnoticed."""
     card = dict(training, calibration=calibration, decision=asdict(decision), test=test,
                 scope=scope(training),
-                files={role: file_digest(file) for role, file in files.items()})
+                files={role: file_digest(file) for role, file in
+                       described(model, preprocessing).items()})
     write_json(path, dict(card, digest=card_digest(card)))
+
+
+def described(model, preprocessing):
+    """{role: path} of the files a card describes (it records their SHA-256 by role)."""
+    return {"model": model, "preprocessing": preprocessing}
 
 
 def card_digest(card):
@@ -191,10 +197,10 @@ CARD_RULES = {
 }
 
 
-def load_card(path, files):
+def load_card(path, model, preprocessing):
     """(Decision, scope) from a model card, validated: ConfigError naming the file and field,
-    or naming the card and a file of files ({"model": path, "preprocessing": path}) when the
-    card was not written for them, or was edited since. The scope (demo, not evidence) is
+    or naming the card and the model or preprocessing file when the card was not written
+    for them, or was edited since. The scope (demo, not evidence) is
     derived from the card's training record, which must equal training.json beside it."""
     try:
         card = read_json(path)
@@ -210,8 +216,9 @@ def load_card(path, files):
         raise ConfigError(f"'{path}' was changed after evaluate wrote it (its digest does not "
                           f"match its content): run `dvc repro` to write it again, or remove "
                           f"it (the model is then treated as uncalibrated)")
-    for role, file in files.items():
-        if (card.get("files") or {}).get(role) != file_digest(file):
+    recorded = card.get("files") or {}
+    for role, file in described(model, preprocessing).items():
+        if recorded.get(role) != file_digest(file):
             raise ConfigError(f"'{path}' is not the card of '{file}' (it describes a {role} "
                               f"file of other content): run `dvc repro` to write the card of "
                               f"this model, or remove it")

@@ -53,7 +53,7 @@ from stages.common import (
 )
 from stages.crops import VideoCropper
 from stages.codec import write_image
-from stages.datasets import VIDEO_EXTS, glob_videos, video_entries
+from stages.datasets import VIDEO_EXTS, glob_videos, has_magic, video_entries
 from stages.params import Preprocessing
 
 NO_CARD_WARNING = ("This model has no card ({card}): what it was trained on is unknown and its "
@@ -95,7 +95,7 @@ def video_files(items):
             raise ConfigError("an empty VIDEO argument (an unset shell variable?): name a "
                               "file, a folder or a pattern; '.' for the current folder")
         path = Path(item)
-        if path.is_file() or not (path.is_dir() or any(c in item for c in "*?[")):
+        if path.is_file() or not (path.is_dir() or has_magic(item)):
             found.append(path)
             continue
         named = video_entries(path) if path.is_dir() else glob_videos(item)
@@ -144,7 +144,7 @@ def written_by_check(path):
 
 def files_read(videos, model_path):
     """The real paths of what a check reads: the videos and the model's files."""
-    model = Path(model_path)
+    model = Path(model_path)  # as model_files finds them, without requiring them yet
     beside = (model, *(model.with_name(name) for name in (PREPROCESSING.name, CARD.name,
                                                            TRAINING.name)))
     return {os.path.realpath(p) for p in (*videos, *beside)}
@@ -195,8 +195,8 @@ class Checker:
     def __init__(self, model_path, threshold=None):
         model_path, preprocessing, card = model_files(model_path)
         self.prep = Preprocessing.load(preprocessing)  # validated before the slow model load
-        self.decision, found = load_card(card, {"model": model_path, "preprocessing": preprocessing}
-                                         ) if card.is_file() else (UNCALIBRATED, None)
+        self.decision, found = load_card(card, model_path, preprocessing) if card.is_file() \
+            else (UNCALIBRATED, None)
         if threshold is not None:
             self.decision = dataclasses.replace(self.decision, threshold=threshold,
                                                 threshold_rule="--threshold")
@@ -381,7 +381,7 @@ def main(argv=None, prog="python -m stages.check"):
     if args.csv:
         write_text_atomic(args.csv, csv_text(results))
     log.info(summary(results))
-    return 1 if any(r["verdict"] == "ERROR" or r.get("error") for r in results) else 0
+    return 1 if any(r.get("error") for r in results) else 0  # unread, or pictures unwritten
 
 
 def say(text):

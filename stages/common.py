@@ -200,20 +200,24 @@ def reopen_closed_standard_streams():
         except OSError:  # closed
             usable = False
         if not usable:
-            devnull = os.open(os.devnull, os.O_RDWR)
-            if devnull != fd:
-                os.dup2(devnull, fd)
-                os.close(devnull)
+            point_at_devnull(fd)
 
 
 def stop_writing_to_closed_pipes():
     """After a reader of stdout or stderr went away: send what is still buffered nowhere,
     so Python's exit raises no second error; the exit status of a closed pipe (SIGPIPE)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError, AttributeError):
-            os.dup2(devnull, stream.fileno())
+            point_at_devnull(stream.fileno())
     return 141
+
+
+def point_at_devnull(fd):
+    """Make file descriptor fd write to /dev/null (whatever it was, even closed)."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    if devnull != fd:
+        os.dup2(devnull, fd)
+        os.close(devnull)
 
 
 @contextlib.contextmanager

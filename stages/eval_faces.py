@@ -122,6 +122,7 @@ def main(argv=None):
                           f"the training data_dir ({params['data_dir']}), by content: e.g. "
                           f"'{shared['path'].iloc[0]}' is '{shared['same_as'].iloc[0]}'; its "
                           f"numbers would not be cross-dataset ones: remove them from the set")
+    table = table.drop(columns="same_as")  # empty in every row that is left
     write_text_atomic(out / "faces.csv", table.to_csv(index=False))
     ok = table[table["status"] == "ok"]
     log.info(f"eval_faces {name}: {len(ok)}/{len(table)} videos with faces "

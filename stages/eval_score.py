@@ -47,7 +47,7 @@ def main(argv=None):
     videos = table[table["status"] == "ok"]
     if videos.empty:
         raise DataError(f"no video with faces in {crops / 'faces.csv'}")
-    decision, _ = load_card(CARD, {"model": MODEL, "preprocessing": PREPROCESSING})
+    decision, _ = load_card(CARD, MODEL, PREPROCESSING)
     img_size = Preprocessing.load(PREPROCESSING).img_size
 
     from stages.model import load_classifier

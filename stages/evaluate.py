@@ -233,8 +233,7 @@ def main(argv=None):
                   videos_left_out=read_json(SPLIT_METRICS)["left_out"])
     write_text_atomic(PREDICTIONS, videos.drop(columns="y").to_csv(index=False))
     val_p = calibrate(val_frames["p_raw"], decision.temperature)
-    files = {"model": MODEL, "preprocessing": PREPROCESSING}
-    write_card(CARD, files, training, decision, test={
+    write_card(CARD, MODEL, PREPROCESSING, training, decision, test={
         level: {k: report[level][k] for k in ("count", "accuracy", "roc_auc", "eer", "ece")}
         for level in ("frames", "videos")}, calibration=dict(
             method="temperature scaling (Guo et al. 2017), fitted on the validation frames",

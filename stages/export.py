@@ -69,6 +69,19 @@ def replace_entry(new, old):
     shutil.rmtree(aside, ignore_errors=True)
 
 
+def description(fmt, name, model_path, img_size, has_card):
+    """export.json: what the exported model takes and gives."""
+    calibration = "card.json: temperature" if has_card else \
+        "the model has no card: no temperature, no threshold, scope unknown"
+    return dict(format=fmt, model=name, source=str(model_path),
+                input=dict(dtype="float32", shape=[None, img_size, img_size, 3],
+                           meaning="RGB face crops (preprocessing.json) resized to img_size, "
+                                   "x / 127.5 - 1"),
+                output=dict(dtype="float32", shape=[None, 2],
+                            meaning=f"softmax over (real, fake), uncalibrated ({calibration})"),
+                card=has_card)
+
+
 def main(argv=None):
     args = parse_args(argv)
     set_log_level(args.log_level)
@@ -78,7 +91,7 @@ def main(argv=None):
     keras_format, name = FORMATS[args.format]
     usable_out(out, model_path, {name, preprocessing.name, card.name, "export.json"})
     if card.is_file():
-        load_card(card, {"model": model_path, "preprocessing": preprocessing})
+        load_card(card, model_path, preprocessing)
     else:
         log.warning(f"'{model_path}' has no card ({card}): the exported model is uncalibrated "
                     f"and what it was trained on is unknown; export.json says so")
@@ -97,17 +110,8 @@ def main(argv=None):
         for beside in (preprocessing, card):
             if beside.is_file():
                 write_bytes_atomic(out / beside.name, beside.read_bytes())
-        write_json(out / "export.json", dict(
-            format=args.format, model=name, source=str(model_path),
-            input=dict(dtype="float32", shape=[None, prep.img_size, prep.img_size, 3],
-                       meaning="RGB face crops (preprocessing.json) resized to img_size, "
-                               "x / 127.5 - 1"),
-            output=dict(dtype="float32", shape=[None, 2],
-                        meaning="softmax over (real, fake), uncalibrated (card.json: "
-                                "temperature)" if card.is_file() else
-                                "softmax over (real, fake), uncalibrated; the model has no "
-                                "card: no temperature, no threshold, scope unknown"),
-            card=card.is_file()))
+        write_json(out / "export.json", description(args.format, name, model_path, prep.img_size,
+                                                    card.is_file()))
         replace_entry(tmp / name, out / name)
     except OSError as e:
         raise write_failed(out / name, e) from None

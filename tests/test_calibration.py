@@ -117,7 +117,8 @@ def test_a_model_of_real_fakes_and_enough_videos_has_no_warning():
 
 
 def model_files(folder, model=b"model weights", preprocessing=b"{}"):
-    """A model file and its preprocessing.json in folder: {role: path}, as load_card takes."""
+    """A model file and its preprocessing.json in folder: {role: path}, as load_card takes
+    them by name."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "model.keras").write_bytes(model)
     (folder / "preprocessing.json").write_bytes(preprocessing)
@@ -129,7 +130,8 @@ def card_for(files, record=None, decision=UNCALIBRATED):
     record = record or training()
     folder = files["model"].parent
     (folder / "training.json").write_text(json.dumps(record))
-    write_card(folder / "card.json", files, record, decision, calibration={}, test={})
+    write_card(folder / "card.json", **files, training=record, decision=decision,
+               calibration={}, test={})
     return folder / "card.json"
 
 
@@ -143,7 +145,7 @@ def edited(card, change):
 
 def test_a_card_reads_back_with_the_scope_its_training_record_gives(tmp_path):
     files = model_files(tmp_path)
-    decision, found = load_card(card_for(files, training(demo=True, real=6, fake=6)), files)
+    decision, found = load_card(card_for(files, training(demo=True, real=6, fake=6)), **files)
     assert decision == UNCALIBRATED
     assert found["demo"] is True and "not evidence" in found["warning"]
 
@@ -158,7 +160,7 @@ def test_a_card_edited_by_hand_is_refused(tmp_path, change):
     files = model_files(tmp_path)
     card = edited(card_for(files, training(demo=True, real=6, fake=6)), change)
     with pytest.raises(ConfigError, match=r"card.json' was changed after evaluate wrote it"):
-        load_card(card, files)
+        load_card(card, **files)
 
 
 @pytest.mark.parametrize("role", ["model", "preprocessing"])
@@ -168,7 +170,7 @@ def test_a_card_of_another_model_is_refused_naming_both_files(tmp_path, role):
     if role == "preprocessing":
         files["model"] = tmp_path / "other" / "model.keras"
     with pytest.raises(ConfigError, match=rf"'{card}' is not the card of '{files[role]}'"):
-        load_card(card, files)
+        load_card(card, **files)
 
 
 def test_a_training_record_that_disagrees_with_the_card_is_refused(tmp_path):
@@ -176,17 +178,17 @@ def test_a_training_record_that_disagrees_with_the_card_is_refused(tmp_path):
     card = card_for(files, training(demo=True, real=6, fake=6))
     (tmp_path / "training.json").write_text(json.dumps(training()))  # "not the demo" now
     with pytest.raises(ConfigError, match="disagree on what the model was trained on"):
-        load_card(card, files)
+        load_card(card, **files)
 
 
 def test_impossible_values_and_unreadable_cards_are_named(tmp_path):
     files = model_files(tmp_path)
     card = edited(card_for(files), lambda c: c["decision"].update(temperature=-1))
     with pytest.raises(ConfigError, match=r"card.json decision: field 'temperature' is -1"):
-        load_card(card, files)
+        load_card(card, **files)
     card = edited(card_for(files), lambda c: c["scope"].update(demo="maybe"))
     with pytest.raises(ConfigError, match="field 'demo' is 'maybe'"):
-        load_card(card, files)
+        load_card(card, **files)
     card.write_text("{")
     with pytest.raises(ConfigError, match="not a readable JSON model card"):
-        load_card(card, files)
+        load_card(card, **files)

@@ -147,7 +147,7 @@ def test_a_card_of_another_model_is_refused_naming_both_files(project):
     from tests.test_calibration import training
     model = model_dir(project / "m", b"this model")
     other = model_dir(project / "o", b"another model")
-    write_card(other.with_name("card.json"), {"model": other, "preprocessing": other.with_name(
-        "preprocessing.json")}, training(), Decision(1.0, 0.5, "x", 0.1, 1, "mean"), {}, {})
+    write_card(other.with_name("card.json"), other, other.with_name("preprocessing.json"),
+               training(), Decision(1.0, 0.5, "x", 0.1, 1, "mean"), {}, {})
     model.with_name("card.json").write_bytes(other.with_name("card.json").read_bytes())
     refused(check(project, "--model", model), "m/card.json' is not the card of", "m/model.keras'")

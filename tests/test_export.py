@@ -30,8 +30,7 @@ def model_path(tmp_path_factory):
                folder / "model.keras")
     Preprocessing(**{k: DEFAULTS[k] for k in Preprocessing.__dataclass_fields__
                      if k != "img_size"}, img_size=75).save(folder / "preprocessing.json")
-    write_card(folder / "card.json", {"model": folder / "model.keras",
-                                      "preprocessing": folder / "preprocessing.json"},
+    write_card(folder / "card.json", folder / "model.keras", folder / "preprocessing.json",
                training(), Decision(2.0, 0.5, "set in params.yaml", 0.15, 3, "mean"), {}, {})
     return folder / "model.keras"
 

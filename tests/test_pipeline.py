@@ -243,8 +243,7 @@ def test_without_a_card_check_says_so_and_with_a_full_one_it_warns_of_nothing(pi
 
     from stages.calibration import Decision, write_card  # the card of a model of real data
     from tests.test_calibration import training
-    write_card(tmp_path / "card.json", {"model": tmp_path / "model.keras",
-                                        "preprocessing": tmp_path / "preprocessing.json"},
+    write_card(tmp_path / "card.json", tmp_path / "model.keras", tmp_path / "preprocessing.json",
                training(), Decision(**card["decision"]), {}, {})
     full = run(["python", "-m", "stages.check", "-q", "--model", str(tmp_path / "model.keras"),
                 video], project)
