@@ -156,6 +156,15 @@ def scope(training):
     return dict(demo=bool(data["demo"]), trained_on=trained_on, warning=warning)
 
 
+def scope_mark(found):
+    """The words every output of a model carries, from the scope load_card found (None: no
+    card): 'demo model', 'not evidence', 'no model card', or None for a model without a
+    warning."""
+    if found is None:
+        return "no model card"
+    return "demo model" if found["demo"] else "not evidence" if found["warning"] else None
+
+
 def write_card(path, model, preprocessing, training, decision, calibration, test):
     """models/card.json: train's record, the calibration, the decision, test metrics, the
     scope, the SHA-256 of the model file and preprocessing.json it describes, and a digest

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from stages.calibration import UNCALIBRATED, calibrate, load_card, track_means
+from stages.calibration import UNCALIBRATED, calibrate, load_card, scope_mark, track_means
 from stages.common import (
     CARD,
     PREPROCESSING,
@@ -43,26 +43,28 @@ from stages.common import (
     add_verbosity,
     log,
     model_files,
-    new_figure,
     run_command,
-    save_figure,
     set_log_level,
     showing_progress,
     slug,
     write_text_atomic,
 )
 from stages.crops import VideoCropper
-from stages.codec import write_image
 from stages.datasets import VIDEO_EXTS, glob_videos, has_magic, video_entries
 from stages.params import Preprocessing
+from stages.pictures import write_pictures
 
 NO_CARD_WARNING = ("This model has no card ({card}): what it was trained on is unknown and its "
                    "probabilities are not calibrated, so its verdicts are not evidence.")
 
 
 VERDICTS = ("FAKE", "REAL", "UNCERTAIN", "UNKNOWN")
-CSV_COLUMNS = ("video", "verdict", "p_fake", "p_fake_raw", "frames_sampled", "faces_found",
-               "seconds", "reason", "error")
+CSV_COLUMNS = ("video", "verdict", "scope", "p_fake", "p_fake_raw", "frames_sampled",
+               "faces_found", "seconds", "reason", "error")
+EARLIER_CSV_COLUMNS = ("video", "verdict", "p_fake", "p_fake_raw", "frames_sampled",
+                       "faces_found", "seconds", "reason", "error")  # before the scope column
+WARNING_HEAD = "check's warning about the verdicts in "  # the first line of a CSV's warning file
+LOADING = "loading model {model} (TensorFlow; can take half a minute on a CPU) ..."
 
 
 def parse_args(argv, prog):
@@ -77,9 +79,12 @@ def parse_args(argv, prog):
     parser.add_argument("--json", action="store_true", help="one JSON object per video")
     parser.add_argument("--out", metavar="DIR", type=Path,
                         help="write per video an annotated frame, a P(fake) timeline and a "
-                             "Grad-CAM heatmap of the face that scored most fake")
+                             "Grad-CAM picture of the face that scored most fake, each with "
+                             "the model card's mark (DEMO MODEL - NOT EVIDENCE, ...)")
     parser.add_argument("--csv", metavar="FILE", type=Path,
-                        help=f"also write one row per video ({', '.join(CSV_COLUMNS)})")
+                        help=f"also write one row per video ({', '.join(CSV_COLUMNS)}; scope: "
+                             f"the model card's mark, empty when it gives no warning) and, "
+                             f"when the card warns, the warning to FILE.warning.txt")
     add_verbosity(parser)
     return parser.parse_args(argv)
 
@@ -116,30 +121,71 @@ def probability(text):
 
 
 def usable_csv(path, reads):
-    """Say before the model loads why --csv FILE cannot be written: a folder, a special file,
-    a file the command reads (reads: their real paths), or a file that is not a CSV of an
-    earlier check, which it would overwrite."""
-    if path.is_dir():
-        raise ConfigError(f"--csv '{path}' is a folder; give a file name")
-    if os.path.realpath(path) in reads:
-        raise ConfigError(f"--csv '{path}' is a file this command reads (a video or the "
-                          f"model's); give another file name")
-    if path.exists() and not path.is_file():
-        raise ConfigError(f"--csv '{path}' is not a regular file (a device or a pipe); give a "
-                          f"file name")
-    if path.is_file() and not written_by_check(path):
-        raise ConfigError(f"--csv '{path}' exists and is not a CSV that check wrote; not "
-                          f"overwritten: give a new file name, or remove it")
+    """Say before the model loads why --csv FILE, or its warning file beside it, cannot be
+    written: a folder, a special file, a file the command reads (reads: their real paths),
+    or a file that is not a CSV (a warning) of an earlier check, which it would overwrite."""
+    replaceable(path, f"--csv '{path}'", "a CSV", csv_headers(), reads)
+    side = warning_file(path)
+    replaceable(side, f"--csv '{path}': its warning file '{side}'", "a warning",
+                (WARNING_HEAD,), reads)
     folder = path.parent
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         raise ConfigError(f"--csv '{path}': folder '{folder}' does not exist or is not writable")
 
 
-def written_by_check(path):
-    """Whether a file begins as check's CSVs do (an earlier check's, safe to replace)."""
-    header = ",".join(CSV_COLUMNS).encode()
+def replaceable(path, named, what, heads, reads):
+    """ConfigError (named ...) unless path is free, or what an earlier check wrote: a file
+    beginning with one of heads."""
+    if path.is_dir():
+        raise ConfigError(f"{named} is a folder; give a file name")
+    if os.path.realpath(path) in reads:
+        raise ConfigError(f"{named} is a file this command reads (a video or the "
+                          f"model's); give another file name")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{named} is not a regular file (a device or a pipe); give a "
+                          f"file name")
+    if path.is_file() and not written_by_check(path, heads):
+        raise ConfigError(f"{named} exists and is not {what} that check wrote; not "
+                          f"overwritten: give a new file name, or remove it")
+
+
+def csv_headers():
+    """The first lines of the CSVs check writes, and wrote before the scope column."""
+    return tuple(",".join(columns) for columns in (CSV_COLUMNS, EARLIER_CSV_COLUMNS))
+
+
+def written_by_check(path, heads=None):
+    """Whether a file begins as check's CSVs do (or with one of heads): an earlier check's,
+    safe to replace."""
+    heads = [head.encode() for head in heads or csv_headers()]
     with open(path, "rb") as f:
-        return f.read(len(header)) == header
+        start = f.read(max(map(len, heads)))
+    return any(start.startswith(head) for head in heads)
+
+
+def warning_file(csv_path):
+    """Where --csv FILE's warning goes: FILE.warning.txt beside it."""
+    return csv_path.with_name(csv_path.name + ".warning.txt")
+
+
+def warning_text(csv_path, scope):
+    """The card's warning for the readers of a CSV, once, or None when the card gives none."""
+    if not scope["warning"]:
+        return None
+    rule = f"threshold {scope['threshold']:g} ({scope['threshold_rule']})"
+    return (f"{WARNING_HEAD}{csv_path.name} (marked '{scope['mark']}' in its scope column):\n"
+            f"{scope['warning']}\nmodel card: {scope['card'] or 'none'}; {rule}\n")
+
+
+def write_csv(path, results, scope):
+    """The CSV, after its warning file (so a CSV never lies there without its warning); a
+    warning file of an earlier check is removed when this model's card gives none."""
+    side, warning = warning_file(path), warning_text(path, scope)
+    if warning:
+        write_text_atomic(side, warning)
+    elif side.is_file():  # usable_csv found it to be an earlier check's
+        side.unlink()
+    write_text_atomic(path, csv_text(results))
 
 
 def files_read(videos, model_path):
@@ -151,11 +197,12 @@ def files_read(videos, model_path):
 
 
 def csv_text(results):
-    """One row per result, CSV_COLUMNS."""
+    """One row per result, CSV_COLUMNS; scope is the model card's mark ('demo model', 'not
+    evidence', 'no model card'), empty when the card gives no warning."""
     out = io.StringIO()
     writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(results)
+    writer.writerows(dict(r, scope=r["model"]["mark"] or "") for r in results)
     return out.getvalue()
 
 
@@ -182,9 +229,7 @@ def model_scope(card_path, decision, found):
     """What every verdict of this model carries: its card's scope and decision rule."""
     scope = found or dict(demo=None, trained_on=None,
                           warning=NO_CARD_WARNING.format(card=card_path))
-    mark = ("demo model" if scope["demo"] else "no model card" if found is None
-            else "not evidence" if scope["warning"] else None)
-    return dict(card=str(card_path) if found else None, **scope, mark=mark,
+    return dict(card=str(card_path) if found else None, **scope, mark=scope_mark(found),
                 temperature=decision.temperature, threshold=decision.threshold,
                 threshold_rule=decision.threshold_rule)
 
@@ -201,13 +246,17 @@ class Checker:
             self.decision = dataclasses.replace(self.decision, threshold=threshold,
                                                 threshold_rule="--threshold")
         self.scope = model_scope(card, self.decision, found)
+        if self.scope["warning"]:
+            log.warning(self.scope["warning"])
         log.debug(f"model {model_path}: {self.decision}, {self.prep}")
+        log.info(LOADING.format(model=model_path))  # importing TensorFlow is part of the wait
         from stages.model import load_classifier
         self.model = load_classifier(model_path)
         self.crops = VideoCropper(self.prep)
 
     def check(self, path):
-        """The verdict for one video, with per-frame scores and where the time went."""
+        """The verdict for one video, with per-frame scores and where the time went (seconds:
+        decode, faces and model; write_pictures adds its own)."""
         from stages.model import fake_probabilities
         clock = [time.perf_counter()]
         result = dict(video=str(path), verdict="ERROR", p_fake=None, p_fake_raw=None,
@@ -255,86 +304,10 @@ def line(result):
     verdict = result["verdict"] + (f" ({mark})" if mark else "")
     score = "  -  " if result["p_fake"] is None else f"{result['p_fake']:.3f}"
     why = f"  ({result['reason']})" if "reason" in result else ""
+    seconds = f"{result['seconds']:.1f}s" + (f" (Grad-CAM {result['gradcam']['seconds']:.1f}s)"
+                                             if "gradcam" in result else "")
     return (f"{verdict:<25} p(fake)={score}  frames={result['frames_sampled']} "
-            f"faces={result['faces_found']}  {result['seconds']:.1f}s  {result['video']}{why}")
-
-
-COLOURS = {"FAKE": (0, 0, 255), "REAL": (0, 170, 0)}  # BGR; anything else orange
-ORANGE = (0, 200, 255)
-
-
-def annotated_frame(result, indices, frames, faces, threshold):
-    """The sampled frame with the most tracked faces, each face's box labelled with its
-    track's P(fake), and the video's verdict and probability on top."""
-    if not len(faces["crops"]):
-        frame = frames[len(frames) // 2].copy()
-        label(frame, f"UNKNOWN: {result['reason']}", (0, 0), ORANGE)
-        return frame
-    counts = [int(np.sum(faces["frame_indices"] == i)) for i in indices]
-    shown = indices[int(np.argmax(counts))]
-    frame = frames[list(indices).index(shown)].copy()
-    thick = max(2, frame.shape[0] // 240)
-    for track in result["tracks"]:
-        at = np.flatnonzero((faces["frame_indices"] == shown) & (faces["tracks"] == track["track"]))
-        if len(at):
-            left, top, right, bottom = (int(round(v)) for v in faces["boxes"][at[0]])
-            colour = COLOURS["FAKE" if track["p_fake"] >= threshold else "REAL"]
-            cv2.rectangle(frame, (left, top), (right, bottom), colour, thick)
-            label(frame, f"person {track['track'] + 1}: {track['p_fake']:.2f}", (left, bottom),
-                  colour)
-    label(frame, f"{result['verdict']}  p(fake)={result['p_fake']:.2f}", (0, 0),
-          COLOURS.get(result["verdict"], ORANGE))
-    return frame
-
-
-def label(frame, text, corner, colour):
-    """Text in colour on a black box whose top left is corner (kept inside the frame)."""
-    font, scale = cv2.FONT_HERSHEY_SIMPLEX, max(0.5, frame.shape[0] / 720)
-    thick = max(1, round(2 * scale))
-    (width, height), base = cv2.getTextSize(text, font, scale, thick)
-    x = int(min(max(corner[0], 0), max(frame.shape[1] - width - 20, 0)))
-    y = int(min(max(corner[1], 0), max(frame.shape[0] - height - base - 20, 0)))
-    cv2.rectangle(frame, (x, y), (x + width + 20, y + height + base + 20), (0, 0, 0), cv2.FILLED)
-    cv2.putText(frame, text, (x + 10, y + height + 10), font, scale, colour, thick, cv2.LINE_AA)
-
-
-def timeline(result, threshold, path):
-    """A PNG of each tracked face's P(fake) against its frame index, with the threshold."""
-    fig, ax = new_figure(7, 3)
-    frames, p_fake = np.array(result["frame_indices"]), np.array(result["frame_p_fake"])
-    tracks = np.array(result["frame_tracks"])
-    for track in result["tracks"]:
-        ax.plot(frames[tracks == track["track"]], p_fake[tracks == track["track"]], "o-",
-                label=f"person {track['track'] + 1}")
-    ax.axhline(threshold, color="red", linestyle="--", label=f"threshold {threshold:g}")
-    ax.set(ylim=(-0.02, 1.02), xlabel="frame", ylabel="P(fake)",
-           title=f"{Path(result['video']).name}: {result['verdict']}")
-    ax.legend(loc="center right")
-    save_figure(fig, path)
-
-
-def gradcam_picture(crop, heat):
-    """The RGB face crop under its heatmap (red: what pushed the score towards FAKE), as BGR."""
-    colours = cv2.applyColorMap(np.uint8(np.round(255 * heat)), cv2.COLORMAP_JET)
-    return cv2.addWeighted(cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), 0.55, colours, 0.45, 0)
-
-
-def write_pictures(checker, result, sampled, out, name):
-    """Under out/: the annotated frame (name.verdict.jpg), the timeline (name.timeline.png)
-    and, with a face, the Grad-CAM heatmap of the most fake-looking one (name.gradcam.png)."""
-    threshold = checker.decision.threshold
-    pictures = [out / f"{name}.verdict.jpg", out / f"{name}.timeline.png"]
-    write_image(pictures[0], annotated_frame(result, *sampled, threshold))
-    timeline(result, threshold, pictures[1])
-    crops = sampled[2]["crops"]
-    if len(crops):
-        start = time.perf_counter()
-        crop = crops[int(np.argmax(result["frame_p_fake"]))]
-        heat, layer = checker.explain(crop)
-        pictures.append(out / f"{name}.gradcam.png")
-        write_image(pictures[-1], gradcam_picture(crop, heat))
-        result["gradcam"] = dict(layer=layer, seconds=round(time.perf_counter() - start, 3))
-    result["pictures"] = [str(p) for p in pictures]
+            f"faces={result['faces_found']}  {seconds}  {result['video']}{why}")
 
 
 def unique_name(name, taken):
@@ -355,9 +328,7 @@ def main(argv=None, prog="python -m stages.check"):
         usable_out_dir(args.out)
     if args.csv:
         usable_csv(args.csv, files_read(videos, args.model))
-    checker = Checker(args.model, args.threshold)
-    if checker.scope["warning"]:
-        log.warning(checker.scope["warning"])
+    checker = Checker(args.model, args.threshold)  # says the card's warning, then loads
     results, names = [], set()
     for video in tqdm(videos, desc="check", unit="video", file=sys.stderr,
                       disable=len(videos) < 2 or not showing_progress()):
@@ -379,7 +350,7 @@ def main(argv=None, prog="python -m stages.check"):
         else:
             say(line(result))
     if args.csv:
-        write_text_atomic(args.csv, csv_text(results))
+        write_csv(args.csv, results, checker.scope)
     log.info(summary(results))
     return 1 if any(r.get("error") for r in results) else 0  # unread, or pictures unwritten
 

@@ -4,10 +4,11 @@ its test split.
 Scores the crops eval_faces made (data/eval/NAME/), calibrates them with the
 temperature and decides with the threshold of the model card (models/card.json,
 fitted on the training data's validation split: nothing is fitted on the
-evaluation set), and writes metrics/eval/NAME.json (the keys of
-dvclive/evaluate/metrics.json), data/eval/NAME-predictions.csv (each video's raw and
-calibrated P(fake) and verdict), plots/eval/NAME/confusion.png and
-plots/eval/NAME/roc.png.
+evaluation set), and writes metrics/eval/NAME.json (the headline numbers, the
+keys of metrics/test.json), data/eval/NAME-report.json (the full report, the
+keys of dvclive/evaluate/metrics.json), data/eval/NAME-predictions.csv (each
+video's raw and calibrated P(fake) and verdict), plots/eval/NAME/confusion.png
+and plots/eval/NAME/roc.png.
 """
 import argparse
 import sys
@@ -27,7 +28,7 @@ from stages.common import (
     write_json,
     write_text_atomic,
 )
-from stages.evaluate import calibrated, confusion_png, measured, roc_png, score
+from stages.evaluate import calibrated, confusion_png, headline, measured, roc_png, score
 from stages.params import Preprocessing, read_params, run_stage
 
 PARAMS = ("batch_size",)
@@ -58,7 +59,8 @@ def main(argv=None):
                   **measured(frames, videos, decision.threshold),
                   videos_left_out={"no_face": int((table["status"] == "no_face").sum()),
                                    "error": int(table["status"].str.startswith("error").sum())})
-    write_json(EVAL_SETS_METRICS / f"{name}.json", report)
+    write_json(EVAL_DIR / f"{name}-report.json", report)
+    write_json(EVAL_SETS_METRICS / f"{name}.json", headline(report))
     write_text_atomic(EVAL_DIR / f"{name}-predictions.csv",
                       videos.drop(columns="y").to_csv(index=False))
     plots = PLOTS_DIR / "eval" / name

@@ -7,9 +7,10 @@ models/card.json (the model card check reads: train's record, the
 calibration, the decision rule, the test metrics and the model's scope),
 data/predictions.csv (each test video's raw and calibrated P(fake) and
 verdict), plots/confusion.png, plots/roc.png and plots/reliability.png, and
-through DVCLive in dvclive/evaluate/: the test metrics (metrics.json) and the
-ROC, precision-recall, confusion and calibration data of frames and videos,
-with their plot definitions in dvc.yaml (DVCLive keeps them there).
+metrics/test.json (the headline numbers `dvc metrics show` lists), and through
+DVCLive in dvclive/evaluate/: the full test report (metrics.json) and the ROC,
+precision-recall, confusion and calibration data of frames and videos (their
+plot definitions are in dvc.yaml).
 """
 import argparse
 import sys
@@ -30,6 +31,7 @@ from stages.common import (
     PREPROCESSING,
     SPLIT,
     SPLIT_METRICS,
+    TEST_METRICS,
     TRAINING,
     DataError,
     log,
@@ -37,6 +39,7 @@ from stages.common import (
     read_json,
     read_table,
     save_figure,
+    write_json,
     write_text_atomic,
 )
 from stages.calibration import (
@@ -203,6 +206,15 @@ def measured(frames, videos, threshold):
                         "uncertain": int((videos["verdict"] == "UNCERTAIN").sum())})
 
 
+def headline(report):
+    """The few numbers `dvc metrics show` and `dvc exp show` list, of a full report (the
+    same keys for the test split and every evaluation set: one row each)."""
+    frames, videos = report["frames"], report["videos"]
+    return dict(frame_auc=frames["roc_auc"], video_auc=videos["roc_auc"],
+                frame_acc=frames["accuracy"], video_acc=videos["accuracy"],
+                video_eer=videos["eer"], frame_ece=frames["ece"], uncertain=videos["uncertain"])
+
+
 def level_metrics(table, raw, threshold):
     """Classification metrics of the calibrated P(fake), and calibration before and after."""
     return {**classification_metrics(table["y"], table["p_fake"], threshold),
@@ -242,9 +254,10 @@ def main(argv=None):
 
     levels = {"frames": frames, "videos": videos}
     from dvclive import Live
-    with Live(str(EVAL_LIVE), save_dvc_exp=False) as live:
+    with Live(str(EVAL_LIVE), dvcyaml=None, save_dvc_exp=False) as live:  # dvc.yaml is ours
         log_metrics(live, report)
         log_plots(live, levels, threshold)
+    write_json(TEST_METRICS, headline(report))
     confusion_png(frames, threshold, PLOTS_DIR / "confusion.png")
     roc_png(levels, PLOTS_DIR / "roc.png")
     reliability_png(frames["y"], {"raw": frames["p_raw"], "calibrated": frames["p_fake"]},

@@ -4,7 +4,6 @@ Shared by detect_faces and check (detection, crops), and by train and
 evaluate (reading the crops).
 """
 import importlib.util
-import os
 import struct
 import zipfile
 from pathlib import Path
@@ -55,7 +54,8 @@ def dlib_shape_model():
 
 def mtcnn_model():
     """The mtcnn package's MTCNN (TensorFlow, imported only now; its weights ship in the wheel)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from stages.tensorflow_import import import_tensorflow
+    import_tensorflow()
     from mtcnn import MTCNN
     return MTCNN()
 

@@ -1,20 +1,25 @@
 """DVC stage generalization: the model on each evaluation set, next to its own test split.
 
-Reads dvclive/evaluate/metrics.json (the training data's test split) and
-metrics/eval/NAME.json for each NAME of eval_sets; writes
-metrics/generalization.json (frame and video ROC AUC, accuracy and equal error
-rate per set, the own test split first) and plots/generalization.png.
+Reads metrics/test.json (the headline numbers of the training data's test
+split), metrics/eval/NAME.json for each NAME of eval_sets and the model card;
+writes metrics/generalization.json (the headline numbers of every set, the own
+test split first) and plots/generalization.png, marked with the model's scope.
+The pipeline's last stage: its last line says where the results are.
 """
 import argparse
 import sys
 
 import numpy as np
 
+from stages.calibration import load_card, scope_mark
 from stages.common import (
-    EVAL_METRICS,
+    CARD,
     EVAL_SETS_METRICS,
     GENERALIZATION,
+    MODEL,
     PLOTS_DIR,
+    PREPROCESSING,
+    TEST_METRICS,
     DataError,
     log,
     new_figure,
@@ -23,32 +28,31 @@ from stages.common import (
     write_json,
 )
 from stages.params import read_params, run_stage
+from stages.pictures import BANNER_RED, banner
 
 PARAMS = ("eval_sets", "data_dir")
-COLUMNS = [("frames", "roc_auc"), ("videos", "roc_auc"), ("frames", "accuracy"),
-           ("videos", "accuracy"), ("frames", "eer"), ("videos", "eer")]
+BARS = {"frame_auc": "frame ROC AUC", "video_auc": "video ROC AUC", "frame_acc": "frame accuracy",
+        "video_acc": "video accuracy", "video_eer": "video EER"}
+NEXT_STEPS = ("results: `dvc metrics show` (headline; the full report: dvclive/evaluate/"
+              "metrics.json), `dvc plots show` (every plot, offline), models/card.json (what "
+              "the model is worth); is a video fake? python -m stages.check VIDEO")
 
 
-def summary_row(report):
-    """The numbers of one set's metrics that the table shows (None: undefined, such as the
-    AUC of one class)."""
-    return {f"{level}_{key}": report[level].get(key) for level, key in COLUMNS} | {
-        "frames": report["frames"]["count"], "videos": report["videos"]["count"]}
-
-
-def generalization_png(rows, path):
-    """Grouped bars, labelled with their values: each set's frame and video AUC, accuracy
-    and equal error rate."""
+def generalization_png(rows, scope, path):
+    """Grouped bars, labelled with their values: each set's AUC, accuracy and EER, under the
+    banner of the model's scope."""
     fig, ax = new_figure(max(6.0, 1.5 + 2.2 * len(rows)), 4.5)
-    width = 0.8 / len(COLUMNS)
-    for k, (level, key) in enumerate(COLUMNS):
-        values = [row[f"{level}_{key}"] for row in rows.values()]
-        bars = ax.bar(np.arange(len(rows)) + (k - len(COLUMNS) / 2 + 0.5) * width,
-                      [np.nan if v is None else v for v in values], width,
-                      label=f"{level} {key.replace('roc_auc', 'ROC AUC').replace('eer', 'EER')}")
+    width = 0.8 / len(BARS)
+    for k, (key, label) in enumerate(BARS.items()):
+        values = [row[key] for row in rows.values()]
+        bars = ax.bar(np.arange(len(rows)) + (k - len(BARS) / 2 + 0.5) * width,
+                      [np.nan if v is None else v for v in values], width, label=label)
         ax.bar_label(bars, fmt="%.2f", fontsize=6)
     ax.set(xticks=np.arange(len(rows)), xticklabels=list(rows), ylim=(0, 1.08))
-    ax.set_title("each set (own test split first): AUC and accuracy up, EER down", fontsize=9)
+    title = "each set (own test split first): AUC and accuracy up, EER down"
+    warning = banner(scope)
+    ax.set_title(f"{warning}\n{title}" if warning else title, fontsize=9,
+                 color=BANNER_RED if warning else "black")
     ax.legend(fontsize="small", ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     save_figure(fig, path)
 
@@ -57,16 +61,19 @@ def main(argv=None):
     argparse.ArgumentParser(prog="python -m stages.generalization",
                             description=__doc__).parse_args(argv)
     params = read_params(PARAMS)
-    reports = {"own test split": EVAL_METRICS}
+    reports = {"own test split": TEST_METRICS}
     reports.update({name: EVAL_SETS_METRICS / f"{name}.json" for name in params["eval_sets"]})
     missing = [str(path) for path in reports.values() if not path.is_file()]
     if missing:
         raise DataError(f"{', '.join(missing)} not found: run dvc repro")
-    rows = {name: summary_row(read_json(path)) for name, path in reports.items()}
-    write_json(GENERALIZATION, dict(trained_on=params["data_dir"], sets=rows))
-    generalization_png(rows, PLOTS_DIR / "generalization.png")
+    rows = {name: read_json(path) for name, path in reports.items()}
+    _, found = load_card(CARD, MODEL, PREPROCESSING)
+    scope = dict(found, mark=scope_mark(found))
+    write_json(GENERALIZATION, dict(trained_on=params["data_dir"], scope=scope["mark"], sets=rows))
+    generalization_png(rows, scope, PLOTS_DIR / "generalization.png")
     log.info("generalization: " + "; ".join(
-        f"{name} frame AUC {row['frames_roc_auc']}" for name, row in rows.items()))
+        f"{name} frame AUC {row['frame_auc']}" for name, row in rows.items()))
+    log.info(NEXT_STEPS)
 
 
 if __name__ == "__main__":

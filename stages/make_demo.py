@@ -10,6 +10,7 @@ Writes data/demo/{real,fake}/clip_NN.mp4 and data/demo/labels.csv
 (path,label,group: a fake's group is the path of the real clip it came from).
 """
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -170,7 +171,7 @@ def clip_frames(index, params):
     cameras = camera_path(scene_rng, n, size, face_centre)
     lights = lighting(light_rng, n, size)
     noise_level = scene_rng.uniform(1.5, 4.0)
-    blend = random_blend(blend_rng)
+    blend = dataclasses.replace(random_blend(blend_rng), opacity=1.0)  # no faint fakes
     for camera, light in zip(cameras, lights):
         filmed = cv2.warpAffine(scene, camera, size, flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REFLECT101)

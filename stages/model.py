@@ -3,17 +3,20 @@
 Shared by train, evaluate and check, so all three preprocess face crops and
 turn frame scores into a video score the same way.
 """
-import os
+import sys
+import time
 import zipfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from stages.tensorflow_import import import_tensorflow
+
+tf = import_tensorflow()  # before keras, which imports it too
 
 import cv2  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
-from stages.common import ConfigError, atomic_path  # noqa: E402
+from stages.common import ConfigError, atomic_path, log, showing_progress  # noqa: E402
 from stages.faces import crop_byte_ranges  # noqa: E402
 
 EPOCH_SEEDS = 1_000_003  # an epoch's seed: seed * EPOCH_SEEDS + epoch (distinct for any epochs)
@@ -64,6 +67,33 @@ class StopAtAccuracy(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (logs or {}).get("accuracy", 0.0) >= self.target:
             self.model.stop_training = True
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """Training's progress in the stages' voice: a bar over each epoch's batches (when bars
+    are shown) and one line per epoch with its metrics and seconds."""
+
+    def __init__(self, epochs, steps):
+        super().__init__()
+        self.epochs, self.steps, self.bar, self.start = epochs, steps, None, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+        self.bar = tqdm(total=self.steps, desc=f"train: epoch {epoch + 1}/{self.epochs}",
+                        unit="batch", file=sys.stderr, leave=False,
+                        disable=not showing_progress())
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.bar.set_postfix({k: f"{v:.3f}" for k, v in (logs or {}).items()}, refresh=False)
+        self.bar.update(1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.bar.close()
+        logs = logs or {}
+        shown = ", ".join(f"{k} {logs[k]:.4f}" for k in ("accuracy", "loss", "val_accuracy",
+                                                         "val_loss") if k in logs)
+        log.info(f"train: epoch {epoch + 1}/{self.epochs}: {shown} "
+                 f"({time.perf_counter() - self.start:.0f} s)")
 
 
 class KeepBestEpoch(keras.callbacks.Callback):

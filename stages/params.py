@@ -103,6 +103,13 @@ def threshold_value(value):
     return number(value)
 
 
+def target_value(value):
+    """'none' (no early stop), or a number."""
+    if isinstance(value, str) and value.strip().lower() == "none":
+        return "none"
+    return number(value)
+
+
 def choice(*options):
     """(convert, valid, hint) for one of options."""
     return text, lambda v: v in options, f"use one of {', '.join(options)}"
@@ -172,7 +179,8 @@ RULES = {
     "batch_size": between(integer, 1, None, "use an integer >= 1"),
     "epochs": between(integer, 1, None, "use an integer >= 1"),
     "keep_epoch": choice(*KEEP_EPOCHS),
-    "target_accuracy": (number, lambda v: 0 < v <= 1, "use a number in (0, 1]"),
+    "target_accuracy": (target_value, lambda v: v == "none" or 0 < v <= 1,
+                        "use a number in (0, 1], or none (run every epoch)"),
     "class_weight": choice(*CLASS_WEIGHTS),
     "augment_flip": (boolean, always, "use true or false"),
     "augment_jpeg": (integer, lambda v: v == 0 or 10 <= v <= 100,

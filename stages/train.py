@@ -35,7 +35,6 @@ from stages.common import (
     new_figure,
     read_table,
     save_figure,
-    showing_progress,
     write_json,
 )
 from stages.faces import count_crops, faces_path
@@ -73,8 +72,9 @@ def data_summary(split, data_dir):
 
 
 def target_reached(history, target):
-    """The stop rule: the last epoch's training accuracy reached target_accuracy."""
-    return bool(history) and history["accuracy"][-1] >= target
+    """The stop rule: the last epoch's training accuracy reached target_accuracy (never with
+    target_accuracy none)."""
+    return target != "none" and bool(history) and history["accuracy"][-1] >= target
 
 
 def training_summary(params, history, kept):
@@ -158,13 +158,15 @@ def main(argv=None):
     crop_labels = np.repeat(labels["train"], [count_crops(f) for f in files["train"]])
 
     # TensorFlow loads only now, after the parameters passed (its import takes seconds).
+    from stages.tensorflow_import import import_tensorflow
+    tf = import_tensorflow()
     import keras
-    import tensorflow as tf
     from dvclive.keras import DVCLiveCallback
 
     from dvclive import Live
     from stages.checkpoint import Checkpoint, stage_fingerprint
     from stages.model import (
+        EpochProgress,
         KeepBestEpoch,
         StopAtAccuracy,
         augmenter,
@@ -199,14 +201,19 @@ def main(argv=None):
     with Live(str(TRAIN_LIVE), dvcyaml=None, save_dvc_exp=False) as live:
         replay(live, history)
         if first < last:
+            steps = -(-len(crop_labels) // params["batch_size"])
+            log.info(f"train: {len(crop_labels)} crops of {len(train)} videos, {steps} batches "
+                     f"an epoch; building the training step first (a minute or two on a CPU)")
             model.fit(train_ds, validation_data=val_ds, initial_epoch=first, epochs=last,
-                      steps_per_epoch=-(-len(crop_labels) // params["batch_size"]),
+                      steps_per_epoch=steps,
                       class_weight=class_weights(crop_labels, params["class_weight"]),
-                      callbacks=[DVCLiveCallback(live=live),
-                                 StopAtAccuracy(params["target_accuracy"]),
+                      callbacks=[EpochProgress(params["epochs"], steps),
+                                 DVCLiveCallback(live=live),
+                                 *([StopAtAccuracy(params["target_accuracy"])]
+                                   if params["target_accuracy"] != "none" else []),
                                  *([keeper] if keeper else []), checkpoint],
                       shuffle=False,  # crop_dataset shuffles
-                      verbose=2 if showing_progress() else 0)
+                      verbose=0)
         elif keeper:
             keeper.on_train_end()  # the best epoch's weights, as fit would have put back
 

@@ -114,3 +114,11 @@ def small_disk():
     yield mount
     for folder in mounted:
         subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+def restore_log_level():
+    """The stages' log level back at info after the test."""
+    yield
+    from stages.common import set_log_level
+    set_log_level("info")

@@ -1,10 +1,15 @@
-"""check refuses a model, settings file or --out it cannot use: one line, exit 2, no video read."""
+"""check refuses a model, settings file, --out or --csv it cannot use: one line, exit 2, no
+video read; and what --csv writes (the scope column, the warning file beside it)."""
+import csv
+import io
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 import yaml
 
+from stages.common import ConfigError
 from stages.params import Preprocessing
 from tests.conftest import ROOT, run
 from tests.synth import face_video
@@ -151,3 +156,84 @@ def test_a_card_of_another_model_is_refused_naming_both_files(project):
                training(), Decision(1.0, 0.5, "x", 0.1, 1, "mean"), {}, {})
     model.with_name("card.json").write_bytes(other.with_name("card.json").read_bytes())
     refused(check(project, "--model", model), "m/card.json' is not the card of", "m/model.keras'")
+
+
+def test_a_users_file_where_the_csvs_warning_goes_is_refused_before_the_model_loads(project):
+    (project / "verdicts.csv.warning.txt").write_text("my notes")
+    refused(check(project, "--csv", "verdicts.csv", "--model", model_dir(project / "m", b"junk")),
+            "--csv 'verdicts.csv': its warning file 'verdicts.csv.warning.txt' exists and is not "
+            "a warning that check wrote; not overwritten")
+    assert (project / "verdicts.csv.warning.txt").read_text() == "my notes"
+    assert not (project / "verdicts.csv").exists()
+
+
+# ---- the CSV's scope column and its warning file, without a model ----------------------
+
+def scoped(kind):
+    """The model scope check's results carry: a demo card's, a full card's, or no card's."""
+    from stages.calibration import UNCALIBRATED, Decision, scope
+    from stages.check import model_scope
+    from tests.test_calibration import training
+    decision = Decision(1.5, 0.5, "set in params.yaml", 0.15, 3, "mean")
+    found = dict(demo=scope(training(demo=True, real=6, fake=6)), full=scope(training()),
+                 none=None)[kind]
+    return model_scope(Path("m/card.json"), decision if found else UNCALIBRATED, found)
+
+
+def results(kind):
+    """Hand-made results of check for one model: a verdict and a video it could not read."""
+    model = scoped(kind)
+    return [dict(video="a.mp4", verdict="FAKE", p_fake=0.9, p_fake_raw=0.8, frames_sampled=8,
+                 faces_found=8, seconds=4.25, model=model, timing=dict(model=1.0)),
+            dict(video="b.mp4", verdict="ERROR", p_fake=None, p_fake_raw=None, frames_sampled=0,
+                 faces_found=0, seconds=0.01, model=model, error="not a readable video")]
+
+
+@pytest.mark.parametrize("kind,mark", [("demo", "demo model"), ("none", "no model card"),
+                                       ("full", "")])
+def test_every_csv_row_carries_the_cards_mark_and_reads_back(kind, mark):
+    import pandas as pd
+    from stages.check import CSV_COLUMNS, csv_text
+    text = csv_text(results(kind))
+    assert text.splitlines()[0] == ",".join(CSV_COLUMNS)
+    assert CSV_COLUMNS[:3] == ("video", "verdict", "scope")
+    rows = pd.read_csv(io.StringIO(text), keep_default_na=False)
+    assert list(rows.columns) == list(CSV_COLUMNS)
+    assert list(rows["scope"]) == [mark, mark] and list(rows["verdict"]) == ["FAKE", "ERROR"]
+    assert list(rows["seconds"]) == [4.25, 0.01]
+    assert [r["scope"] for r in csv.DictReader(io.StringIO(text))] == [mark, mark]
+
+
+def test_the_cards_warning_goes_once_to_a_file_beside_the_csv(tmp_path):
+    import pandas as pd
+    from stages.check import WARNING_HEAD, usable_csv, write_csv
+    path = tmp_path / "verdicts.csv"
+    write_csv(path, results("demo"), scoped("demo"))
+    side = tmp_path / "verdicts.csv.warning.txt"
+    lines = side.read_text().splitlines()
+    assert lines[0] == f"{WARNING_HEAD}verdicts.csv (marked 'demo model' in its scope column):"
+    assert lines[1] == scoped("demo")["warning"] and "not evidence" in lines[1]
+    assert lines[2] == "model card: m/card.json; threshold 0.5 (set in params.yaml)"
+    assert pd.read_csv(path)["video"].tolist() == ["a.mp4", "b.mp4"]  # no comment line in it
+    usable_csv(path, set())  # both written by check: replaced on the next run
+    write_csv(path, results("full"), scoped("full"))  # a card without a warning
+    assert not side.exists() and pd.read_csv(path, keep_default_na=False)["scope"].tolist() == [
+        "", ""]
+    write_csv(path, results("none"), scoped("none"))
+    assert "has no card" in side.read_text()
+
+
+def test_a_csv_of_an_earlier_check_without_the_scope_column_may_be_replaced(tmp_path):
+    from stages.check import EARLIER_CSV_COLUMNS, usable_csv, written_by_check
+    earlier = tmp_path / "old.csv"
+    earlier.write_text(",".join(EARLIER_CSV_COLUMNS) + "\na.mp4,REAL,0.1,0.1,8,8,1.0,,\n")
+    assert written_by_check(earlier)
+    usable_csv(earlier, set())
+    other = tmp_path / "other.csv"
+    other.write_text("video,verdict\na.mp4,REAL\n")
+    assert not written_by_check(other)
+    with pytest.raises(ConfigError, match="exists and is not a CSV that check wrote"):
+        usable_csv(other, set())
+    (tmp_path / "v.csv.warning.txt").mkdir()
+    with pytest.raises(ConfigError, match="its warning file '.*v.csv.warning.txt' is a folder"):
+        usable_csv(tmp_path / "v.csv", set())

@@ -48,12 +48,6 @@ def test_interrupting_workers_removes_their_temporaries(tmp_path, whom):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.fixture
-def restore_log_level():
-    yield
-    set_log_level("info")
-
-
 def err_lines(capsys):
     """stderr's lines, progress-bar redraws (carriage returns) split off."""
     return [line.strip() for line in re.split(r"[\r\n]", capsys.readouterr().err) if line.strip()]

@@ -26,7 +26,8 @@ def test_every_default_is_valid_and_every_key_has_a_rule():
 @pytest.mark.parametrize("key,text,value", [
     ("lr", "1e-4", 0.0001), ("lr", " 3E-5 ", 3e-5), ("threshold", "0.7", 0.7),
     ("batch_size", "16", 16), ("epochs", 4.0, 4), ("img_size", "1e2", 100),
-    ("augment_flip", "false", False), ("split_seed", SEED_MAX, SEED_MAX), ("train_seed", 0, 0)])
+    ("augment_flip", "false", False), ("split_seed", SEED_MAX, SEED_MAX), ("train_seed", 0, 0),
+    ("target_accuracy", "None", "none"), ("target_accuracy", 1, 1.0)])
 def test_numbers_as_people_write_them_are_read(tmp_path, key, text, value):
     got = read_params([key], params_file(tmp_path, **{key: text}))[key]
     assert got == value and type(got) is type(value)
@@ -53,6 +54,7 @@ def test_yaml_reads_1e_minus_4_as_text_and_it_is_accepted(tmp_path):
     ("face_align", "yes please", "parameter 'face_align' is 'yes please' (text): use true"),
     ("data_dir", "~/videos", "parameter 'data_dir' is '~/videos' (text): give the folder's full"),
     ("data_dir", None, "parameter 'data_dir' is empty"),
+    ("target_accuracy", "never", "use a number in (0, 1], or none (run every epoch)"),
 ])
 def test_invalid_values_name_the_key_what_was_read_and_what_to_use(tmp_path, key, value, message):
     with pytest.raises(ConfigError) as e:

@@ -13,6 +13,7 @@ import cv2
 import pandas as pd
 import pytest
 
+from stages.evaluate import headline
 from stages.faces import load_faces
 from tests.conftest import ROOT, copy_project, init_repo, run, run_killed, set_params
 from tests.test_dvc_yaml import declared_outputs, is_output
@@ -22,7 +23,7 @@ SMALL = dict(demo_clips_per_class=6, demo_frames=12, demo_width=320, demo_height
              frames_per_video=3, face_size=48, img_size=75, epochs=3, batch_size=8, workers=2,
              target_accuracy=1.0)
 PREPROCESSING_STAGES = ("make_demo", "extract_frames", "detect_faces", "split")
-EVAL = "dvclive/evaluate/metrics.json"  # evaluate's test metrics, written by DVCLive
+EVAL = "dvclive/evaluate/metrics.json"  # evaluate's full test report, written by DVCLive
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +67,11 @@ def test_dvc_repro_runs_everything_and_writes_results(pipeline):
                               .read_text()), (kind, level)
     assert json.loads((project / "dvclive/evaluate/plots/sklearn/calibration/frames.json")
                       .read_text())
-    # DVCLive rewrites its plot definitions into dvc.yaml: the committed ones, byte for byte
-    assert (project / "dvc.yaml").read_text() == (ROOT / "dvc.yaml").read_text()
+    assert (project / "dvc.yaml").read_text() == (ROOT / "dvc.yaml").read_text()  # no rewrite
     assert "evaluate: temperature" in output and "debug:" not in output  # log_level: info
+    assert "cuInit" not in output and "E0000" not in output and "rebuild TensorFlow" not in output
+    assert "train: epoch 3/3: accuracy" in output  # progress within training, in our words
+    assert "python -m stages.check VIDEO" in output.split("Running stage 'generalization'")[-1]
     for png in ("accuracy", "loss", "confusion", "roc", "reliability"):
         assert (project / "plots" / f"{png}.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -97,8 +100,8 @@ def test_the_model_card_says_what_the_model_saw_and_how_sure_it_is(pipeline):
     assert card["scope"]["demo"] is True and "not evidence" in card["scope"]["warning"]
     assert set(card["versions"]) >= {"tensorflow", "keras", "python"}
     assert card["training"]["weights"] == "none" and card["training"]["epochs_run"] <= 3
-    assert card["training"]["keep_epoch"] == "last"
-    assert card["training"]["kept_epoch"] == card["training"]["epochs_run"]
+    assert card["training"]["keep_epoch"] == "best"  # the demo's default
+    assert 1 <= card["training"]["kept_epoch"] <= card["training"]["epochs_run"]
     assert card["decision"]["threshold"] == 0.5 and card["decision"]["temperature"] > 0
     assert card["test"]["frames"]["count"] == json.loads(
         (project / EVAL).read_text())["frames"]["count"]
@@ -117,7 +120,11 @@ def test_every_file_the_stages_write_is_a_declared_output(pipeline):
 def test_metrics_and_plots_show(pipeline):
     project, _, _ = pipeline
     shown = run("dvc metrics show", project).stdout
-    assert EVAL in shown and "frames.accuracy" in shown and "videos.roc_auc" in shown
+    assert shown.split()[:8] == ["Path", "frame_auc", "video_auc", "frame_acc", "video_acc",
+                                 "video_eer", "frame_ece", "uncertain"]
+    assert "metrics/test.json" in shown and max(map(len, shown.splitlines())) <= 120
+    full = run(f"dvc metrics show {EVAL}", project).stdout  # the full report, on request
+    assert "frames.accuracy" in full and "videos.roc_auc" in full
     run("dvc plots show -o plots_html", project)
     html = (project / "plots_html" / "index.html").read_text()
     assert "accuracy.tsv" in html
@@ -162,11 +169,15 @@ def test_check_matches_evaluate_and_reports_every_video(pipeline, tmp_path):
                and "not evidence" in r["model"]["warning"] for r in results)
     assert results[2]["verdict"] == "UNKNOWN" and "no face" in results[2]["reason"]
     assert results[3]["verdict"] == "ERROR" and "not a readable video" in results[3]["error"]
-    verdict_jpg, timeline_png, gradcam_png = results[0]["pictures"]
-    assert cv2.imread(verdict_jpg).shape == (240, 320, 3)
-    assert cv2.imread(timeline_png).shape == (300, 700, 3)
-    heat = cv2.imread(gradcam_png)
-    assert heat.shape == (48, 48, 3) and heat.std() > 1  # the crop's size, not constant
+    verdict, timeline, heat = (cv2.imread(p) for p in results[0]["pictures"])
+    assert verdict.shape[1] == 480 and verdict.shape[0] > 360  # 320 px enlarged, texts above
+    assert timeline.shape[1] == 800 and heat.shape[1] == 760 and heat.std() > 1
+    for image, y in ((verdict, 5), (timeline, 25), (heat, 25)):  # DEMO MODEL - NOT EVIDENCE
+        assert image[y, 5].tolist() == pytest.approx([32, 0, 176], abs=30)  # its red banner
+    for result in results[:3]:  # every step counted, the pictures and Grad-CAM included
+        assert {"pictures", "gradcam"} <= set(result["timing"])
+        assert result["seconds"] == pytest.approx(sum(result["timing"].values()), abs=0.01)
+    assert results[0]["timing"]["gradcam"] == results[0]["gradcam"]["seconds"] > 0
     assert len(list((tmp_path / "out").iterdir())) == 8  # 3 per video with faces, 2 without
 
 
@@ -179,6 +190,10 @@ def test_check_prints_one_line_per_video_and_explains_a_missing_model(pipeline):
     assert all(line.split()[0] in ("FAKE", "REAL", "UNCERTAIN") and "(demo model)" in line
                and "p(fake)=" in line for line in lines)
     assert done.stderr.count("warning: This model, trained on") == 1
+    assert "loading model models/model.keras (TensorFlow; can take half a minute" in done.stderr
+    assert "cuInit" not in done.stderr and "E0000" not in done.stderr  # TensorFlow's C++ lines
+    verbose = run(["python", "-m", "stages.check", "-v", videos[0]], project)
+    assert "debug: tensorflow: " in verbose.stderr  # ... shown when debug messages are asked for
     piped = run(f"python -m stages.check {' '.join(videos)} | head -c 10", project)
     assert len(piped.stdout) == 10 and "Traceback" not in piped.stderr  # the reader went away
     missing = run(["python", "-m", "stages.check", "--model", "nowhere.keras", videos[0]], project,
@@ -215,6 +230,8 @@ def test_the_installed_deepfake_check_takes_a_folder_and_writes_a_csv_and_a_summ
     assert set(rows.loc[["videos/a.mp4", "videos/sub/B.MP4"], "verdict"]) <= {
         "FAKE", "REAL", "UNCERTAIN"}
     assert (rows.loc["videos/a.mp4", ["p_fake", "faces_found", "seconds"]] > 0).all()
+    assert set(rows["scope"]) == {"demo model"}  # and the card's warning once, beside it:
+    assert "not evidence" in (tmp_path / "out.csv.warning.txt").read_text()
     summary = done.stderr.strip().splitlines()[-1]
     counts = {v: int(summary.split(f" {v}")[0].split()[-1]) for v in (
         "FAKE", "REAL", "UNCERTAIN", "UNKNOWN", "failed")}
@@ -295,10 +312,9 @@ def test_a_queued_grid_trains_every_point_on_the_same_split(pipeline):
     table = pd.read_csv(io.StringIO(run("dvc exp show --csv", project).stdout))
     grid = table[table["train_seed"].isin([1, 2])]
     assert len(grid) == 2, table.to_string()
-    metrics = grid[[c for c in table.columns if c.endswith("frames.log_loss")][0]]
+    metrics = grid["frame_ece"]
     assert metrics.notna().all() and metrics.nunique() == 2  # each point trained its own model
-    split = [c for c in table.columns if c.endswith("test.real")][0]
-    assert grid[split].nunique() == 1  # one test set: the split has its own seed
+    assert grid["data/split.csv"].nunique() == 1  # one test set: the split has its own seed
     for name in grid["Experiment"]:
         assert ran(run(f"dvc queue logs {name}", project).stdout) == {
             "train", "evaluate", "generalization"}  # the preprocessing came from the cache
@@ -318,15 +334,16 @@ def test_evaluation_sets_are_cropped_once_scored_after_training_and_summarised(p
     set_params(project, eval_sets={"first": first})
     assert ran(run("dvc repro", project).stdout) == {
         "eval_faces@first", "eval_score@first", "generalization"}
-    report = json.loads((project / "metrics/eval/first.json").read_text())
+    report = json.loads((project / "data/eval/first-report.json").read_text())
     assert report["videos"]["count"] == 4 and report["frames"]["count"] == 4 * 3
+    assert json.loads((project / "metrics/eval/first.json").read_text()) == headline(report)
     prep = json.loads((project / "models/preprocessing.json").read_text())
     crops = load_faces(next((project / "data/eval/first").glob("*.npz")).stem,
                        project / "data/eval/first")
     assert crops["crops"].shape[1:] == (prep["face_size"],) * 2 + (3,)
     assert crops["aligned"].all() == prep["face_align"]
     summary = json.loads((project / "metrics/generalization.json").read_text())
-    assert list(summary["sets"]) == ["own test split", "first"]
+    assert list(summary["sets"]) == ["own test split", "first"] and summary["scope"] == "demo model"
     assert (project / "plots/generalization.png").read_bytes()[:4] == b"\x89PNG"
 
     predicted = pd.read_csv(project / "data/eval/first-predictions.csv")  # check agrees
