@@ -298,6 +298,9 @@ def test_experiment_reruns_only_training_and_changes_metrics(pipeline):
     table = run("dvc exp show --csv", project).stdout.splitlines()
     column = table[0].split(",").index(key)
     assert value in {row.split(",")[column] for row in table[1:]}
+    readable = run("dvc exp show --only-changed --drop '.*/.*' --csv", project).stdout  # README's
+    header = readable.splitlines()[0].split(",")
+    assert key in header and "frame_ece" in header and len(header) <= 15, header
     run("git checkout -- . && dvc checkout -f", project)
 
 
