@@ -120,8 +120,8 @@ def test_every_file_the_stages_write_is_a_declared_output(pipeline):
 def test_metrics_and_plots_show(pipeline):
     project, _, _ = pipeline
     shown = run("dvc metrics show", project).stdout
-    assert shown.split()[:8] == ["Path", "frame_auc", "video_auc", "frame_acc", "video_acc",
-                                 "video_eer", "frame_ece", "uncertain"]
+    headline_keys = sorted(json.loads((project / "metrics/test.json").read_text()))
+    assert len(headline_keys) == 7 and shown.split()[:8] == ["Path", *headline_keys]
     assert "metrics/test.json" in shown and max(map(len, shown.splitlines())) <= 120
     full = run(f"dvc metrics show {EVAL}", project).stdout  # the full report, on request
     assert "frames.accuracy" in full and "videos.roc_auc" in full
