@@ -61,8 +61,7 @@ NO_CARD_WARNING = ("This model has no card ({card}): what it was trained on is u
 VERDICTS = ("FAKE", "REAL", "UNCERTAIN", "UNKNOWN")
 CSV_COLUMNS = ("video", "verdict", "scope", "p_fake", "p_fake_raw", "frames_sampled",
                "faces_found", "seconds", "reason", "error")
-EARLIER_CSV_COLUMNS = ("video", "verdict", "p_fake", "p_fake_raw", "frames_sampled",
-                       "faces_found", "seconds", "reason", "error")  # before the scope column
+EARLIER_CSV_COLUMNS = tuple(c for c in CSV_COLUMNS if c != "scope")  # before the scope column
 WARNING_HEAD = "check's warning about the verdicts in "  # the first line of a CSV's warning file
 LOADING = "loading model {model} (TensorFlow; can take half a minute on a CPU) ..."
 
