@@ -14,7 +14,10 @@ Three ways of getting face boxes from the same videos, timed in one run:
   floor   every frame grabbed with cap.grab(), nothing else (decoding alone).
 
 It also times our detector alone on the frames the stages stored, to compare
-ours with floor + detection (what is left is storing, reloading, overhead).
+ours with floor + detection (what is left is storing, reloading, overhead), and
+MTCNN alone on the same frames: frames with a face found, and kept (linked into
+tracks, the faces_per_frame people seen most), for naive (no tracks: found),
+ours and MTCNN. --set KEY=VALUE changes a params.yaml value for ours.
 
 --detectors compares the face detectors (hog, hog+mtcnn, mtcnn; each at
 detect_max_side 640 with small_faces) on generated 1080p footage that real
@@ -36,14 +39,15 @@ from pathlib import Path
 
 import cv2
 import dlib
+import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from stages import detect_faces, extract_frames  # noqa: E402
-from stages.common import FRAMES_DIR, worker_count  # noqa: E402
-from stages.faces import FaceDetector  # noqa: E402
+from stages.common import FACES_TABLE, FRAMES_DIR, worker_count  # noqa: E402
+from stages.faces import FaceDetector, find_faces  # noqa: E402
 from stages.datasets import list_videos  # noqa: E402
 from stages.video import load_frames, sample_indices  # noqa: E402
 from tests.synth import dim_room, face_frame, paste_face, write_video  # noqa: E402
@@ -110,23 +114,57 @@ def naive(paths, k):
 
 
 def ours(params):
-    """Run extract_frames then detect_faces as the pipeline does, in the current directory."""
-    Path("params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
-    extract_frames.main([])
-    cv2.setNumThreads(CV_THREADS)  # undo extract_frames' setting, as in a process of its own
-    detect_faces.main([])
+    """Run extract_frames then detect_faces as the pipeline does, in the current directory.
 
-
-def detection_only(params):
-    """Time our detector over the frames extract_frames stored (loaded beforehand).
-
-    Returns ((wall, CPU seconds), frames with a face, frames).
+    Returns {stage: (wall, CPU seconds)}.
     """
-    detector = FaceDetector(params["face_detector"], params["detect_max_side"],
-                            params["small_faces"])
-    frames = [f for path in sorted(FRAMES_DIR.glob("*.npz")) for f in load_frames(path)[1]]
-    wall, cpu, found = timed(lambda: sum(bool(detector.detect(f)) for f in frames))
-    return (wall, cpu), found, len(frames)
+    Path("params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    extract = timed(extract_frames.main, [])[:2]
+    cv2.setNumThreads(CV_THREADS)  # undo extract_frames' setting, as in a process of its own
+    return {"extract_frames": extract, "detect_faces": timed(detect_faces.main, [])[:2]}
+
+
+def kept_frames():
+    """Frames where detect_faces kept a face, from data/faces.csv."""
+    table = pd.read_csv(FACES_TABLE)
+    return int((table["frames"] - table["frames_without_face"]).sum())
+
+
+def stored_videos():
+    """The frames extract_frames stored, one list per video."""
+    return [load_frames(path)[1] for path in sorted(FRAMES_DIR.glob("*.npz"))]
+
+
+def detection_only(videos, kind, max_side, small_faces, max_tracks):
+    """Time a detector over the stored frames, one video's frames at a time, after a
+    warm-up that builds its models (TensorFlow's import is not counted).
+
+    Returns ((wall, CPU seconds), frames with a face found, frames with a face kept).
+    """
+    detector = FaceDetector(kind, max_side, small_faces)
+    detector.detect_frames(videos[0][:1])
+    if "mtcnn" in kind:
+        detector.model("mtcnn")
+
+    def run():
+        found = [detector.detect_frames(frames) for frames in videos]
+        kept = [find_faces(GivenFaces(faces), range(len(faces)), faces, max_tracks)
+                for faces in found]
+        return (sum(bool(faces) for video in found for faces in video),
+                sum(len(faces) - int(k["frames_without_face"]) for faces, k in zip(found, kept)))
+
+    wall, cpu, (with_face, kept) = timed(run)
+    return (wall, cpu), with_face, kept
+
+
+class GivenFaces:
+    """A detector that returns faces already found (find_faces links and keeps them)."""
+
+    def __init__(self, found):
+        self.found = found
+
+    def detect_frames(self, frames):
+        return self.found
 
 
 def hard_footage(n, width=1920, height=1080):
@@ -160,8 +198,8 @@ def compare_detectors(n):
     for kind in kinds:
         detector = FaceDetector(kind, 640, small_faces=True)
         detector.detect(footage["dim room"][0])  # warm-up: builds every model it will need
-        for name, frames in footage.items():
-            wall, _, found = timed(lambda: [len(detector.detect(f)) for f in frames])
+        for name, frames in footage.items():  # each kind's frames: one video's
+            wall, _, found = timed(lambda: list(map(len, detector.detect_frames(frames))))
             with_face, faces = sum(map(bool, found)), sum(found)
             rows[name].append(f"{with_face}/{n} ({faces}) {wall / n:7.3f} s")
             for k, v in enumerate((with_face, faces, wall)):
@@ -193,6 +231,8 @@ def main(argv=None):
     parser.add_argument("--frames-per-video", type=int, default=32, help="default: 32")
     parser.add_argument("--workers", type=int, default=0,
                         help="processes for our stages; default 0 = all cores")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a params.yaml value for ours, e.g. --set face_detector=hog")
     parser.add_argument("--make-clips", type=int, metavar="N",
                         help="write N 10 s 1080p 30 fps face clips into DIR, then exit")
     parser.add_argument("--detectors", type=int, nargs="?", const=8, metavar="N",
@@ -209,29 +249,51 @@ def main(argv=None):
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params.update(data_dir=str(args.dir.resolve()), frames_per_video=args.frames_per_video,
                   workers=args.workers)
+    for setting in args.set:
+        key, _, value = setting.partition("=")
+        params[key] = yaml.safe_load(value)
     paths = [args.dir / p for p in list_videos(args.dir)["path"]]
     n, k = len(paths), args.frames_per_video
 
     *t_floor, frames = timed(decode_floor, paths)
     *t_naive, naive_faces = timed(naive, paths, k)
     with tempfile.TemporaryDirectory() as tmp, working_dir(tmp):
-        *t_ours, _ = timed(ours, params)
-        t_detect, our_faces, sampled = detection_only(params)
-    t_base = [a + b for a, b in zip(t_floor, t_detect)]
+        stages = ours(params)
+        our_kept = kept_frames()
+        videos = stored_videos()
+        detector = (params["face_detector"], params["detect_max_side"], params["small_faces"],
+                    params["faces_per_frame"])
+        t_detect, our_faces, _ = detection_only(videos, *detector)
+        t_mtcnn, mtcnn_faces, mtcnn_kept = detection_only(videos, "mtcnn", *detector[1:])
+    report(dict(params=params, n=n, k=k, frames=frames, sampled=sum(map(len, videos)),
+                stages=stages, t_naive=t_naive, t_ours=[sum(t) for t in zip(*stages.values())],
+                t_floor=t_floor, t_detect=t_detect, t_mtcnn=t_mtcnn,
+                t_base=[a + b for a, b in zip(t_floor, t_detect)], naive_faces=naive_faces,
+                our_faces=our_faces, our_kept=our_kept, mtcnn_faces=mtcnn_faces,
+                mtcnn_kept=mtcnn_kept))
 
-    print(f"\n{n} videos, {frames} frames, {k} sampled per video ({sampled} in all); "
-          f"ours: {worker_count(args.workers)} workers, detect_max_side "
-          f"{params['detect_max_side']}, small_faces {params['small_faces']}")
-    print(f"{'seconds':26}{'wall':>8}{'per video':>11}{'CPU':>8}{'per video':>11}")
-    for name, (wall, cpu) in [("naive (read + HOG full)", t_naive), ("ours (both stages)", t_ours),
-                              ("decode floor (grab)", t_floor), ("our detection alone", t_detect),
-                              ("floor + our detection", t_base)]:
-        print(f"{name:26}{wall:8.2f}{wall / n:11.2f}{cpu:8.2f}{cpu / n:11.2f}")
-    print(f"frames with a face: naive {naive_faces}/{sampled}, ours {our_faces}/{sampled}")
-    print(f"{'ratios':26}{'wall':>8}{'CPU':>19}")
-    for name, a, b, target in [("naive / ours", t_naive, t_ours, ">= 5"),
-                               ("ours / (floor + detection)", t_ours, t_base, "<= 2")]:
-        print(f"{name:26}{a[0] / b[0]:8.2f}{a[1] / b[1]:19.2f}   target {target} (wall)")
+
+def report(m):
+    """Print main's measurements m."""
+    p, n = m["params"], m["n"]
+    print(f"\n{n} videos, {m['frames']} frames, {m['k']} sampled per video ({m['sampled']} "
+          f"in all); ours: {worker_count(p['workers'])} workers, {p['face_detector']} at "
+          f"detect_max_side {p['detect_max_side']}, small_faces {p['small_faces']}")
+    print(f"{'seconds':30}{'wall':>8}{'per video':>11}{'CPU':>8}{'per video':>11}")
+    rows = [("naive (read + HOG full)", m["t_naive"]), ("ours (both stages)", m["t_ours"]),
+            *[(f"  {stage}", t) for stage, t in m["stages"].items()],
+            ("decode floor (grab)", m["t_floor"]), ("our detection alone", m["t_detect"]),
+            ("floor + our detection", m["t_base"]), ("MTCNN alone (detection)", m["t_mtcnn"])]
+    for name, (wall, cpu) in rows:
+        print(f"{name:30}{wall:8.2f}{wall / n:11.2f}{cpu:8.2f}{cpu / n:11.2f}")
+    sampled = m["sampled"]
+    print(f"frames with a face of {sampled}: naive (found) {m['naive_faces']}, "
+          f"ours found {m['our_faces']} kept {m['our_kept']} ({m['our_kept'] / sampled:.3f}), "
+          f"MTCNN alone found {m['mtcnn_faces']} kept {m['mtcnn_kept']}")
+    print(f"{'ratios':30}{'wall':>8}{'CPU':>19}")
+    for name, a, b, target in [("naive / ours", m["t_naive"], m["t_ours"], ">= 5"),
+                               ("ours / (floor + detection)", m["t_ours"], m["t_base"], "<= 1.2")]:
+        print(f"{name:30}{a[0] / b[0]:8.2f}{a[1] / b[1]:19.2f}   target {target} (wall)")
 
 
 if __name__ == "__main__":

