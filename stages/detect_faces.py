@@ -55,10 +55,10 @@ _detector = None
 
 
 def start_detector(params):
-    """Build the detector once; forked workers inherit it."""
+    """Build the detector and its models once; forked workers inherit them."""
     global _detector
     _detector = FaceDetector(params["face_detector"], params["detect_max_side"],
-                             params["small_faces"])
+                             params["small_faces"]).load()
 
 
 def reusable_sources(manifest):

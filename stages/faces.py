@@ -27,6 +27,12 @@ MTCNN_NAMES = {"nose": "nose_tip"}  # its keypoints' names that differ from LAND
 CROPS_DATA = "crops_data"  # the crops file's member of encoded crops, which train reads in place
 NO_LANDMARKS = np.full((len(LANDMARKS), 2), np.nan)
 MTCNN_THRESHOLDS = [0.6, 0.7, 0.8]  # its three networks' (P, R, O) face probabilities
+# Between samples a second or two apart, a walking person's face moves about its own side
+# and a zoom or a step towards the camera changes its size up to threefold.
+MAX_SHIFT, MAX_RESIZE = 1.0, 3.0
+# A face seen in the previous sample is searched for near where it was, at the scale that
+# makes it 100 px (HOG finds faces from 80 px); the whole frame every 4th sample.
+TRACKED_FACE_SIDE, FULL_SEARCH_EVERY = 100, 4
 
 
 def dlib_model_path(name):
@@ -80,7 +86,7 @@ class FaceDetector:
     (the cascade: MTCNN, which finds more than HOG there at less cost). Those cost
     the most and run only where a face is expected: on a frame next to one
     with a face, or on every frame of a video where none has been found yet.
-    The models are built on first use; none needs TensorFlow.
+    The models are built on first use (or by load); none needs TensorFlow.
     """
 
     def __init__(self, kind="hog", max_side=640, small_faces=True):
@@ -97,8 +103,10 @@ class FaceDetector:
 
     def detect_frames(self, frames):
         """detect's faces for each of a video's frames (in the order sampled)."""
-        found, tried = [[] for _ in frames], [set() for _ in frames]
-        for method, max_side, upsample in self.passes:
+        found = self._tracked_pass(frames)
+        first_method, first_side, _ = self.passes[0]
+        tried = [{(first_method, scale_for(frame, first_side), 0)} for frame in frames]
+        for method, max_side, upsample in self.passes[1:]:
             while True:  # at full size, again where a face found makes a neighbour expected
                 todo = [i for i in frames_to_search(found, full_size=max_side is None)
                         if (method, scale_for(frames[i], max_side), upsample) not in tried[i]]
@@ -106,11 +114,51 @@ class FaceDetector:
                     break
                 for i in todo:  # a small frame at full size: already searched at max_side
                     tried[i].add((method, scale_for(frames[i], max_side), upsample))
-                for i, faces in zip(todo, self._detect_pass(method, [frames[i] for i in todo],
-                                                            max_side, upsample)):
-                    found[i] = sorted(faces, reverse=True,
-                                      key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]))
+                    found[i] = largest_first(self._faces_at(
+                        method, frames[i], scale_for(frames[i], max_side), upsample))
         return found
+
+    def _tracked_pass(self, frames):
+        """The first pass's faces in each frame: near the previous frame's faces, each at
+        the scale that makes it TRACKED_FACE_SIDE (never more than the whole frame's
+        pass), or in the whole frame every FULL_SEARCH_EVERY frames and wherever the
+        search near them finds fewer faces than the previous frame had."""
+        method, max_side, _ = self.passes[0]
+        found = []
+        for i, frame in enumerate(frames):
+            scale = scale_for(frame, max_side)
+            previous = found[-1] if found and i % FULL_SEARCH_EVERY else []
+            faces = self._faces_near(method, frame, [face[0] for face in previous], scale)
+            if not previous or len(faces) < len(previous):
+                faces = self._faces_at(method, frame, scale)
+            found.append(largest_first(faces))
+        return found
+
+    def _faces_near(self, method, frame, boxes, scale):
+        """Faces in the squares around boxes that a face moving MAX_SHIFT stays in."""
+        faces = []
+        for box in boxes:
+            side = box_side(box)
+            (x0, y0), (x1, y1) = region_around(box, side * (1 + 2 * MAX_SHIFT), frame.shape)
+            near = self._faces_at(method, frame[y0:y1, x0:x1], min(scale, TRACKED_FACE_SIDE / side))
+            faces += [face for face in moved_faces(near, x0, y0)
+                      if all(shift(face[0], other[0]) >= 0.5 for other in faces)]
+        return faces
+
+    def _faces_at(self, method, frame, scale, upsample=0):
+        """One detector's faces in a BGR frame searched at scale, in the frame's pixels."""
+        image = prepared(method, frame, scale)
+        faces = self._mtcnn_faces(image) if method == "mtcnn" \
+            else self._dlib_faces(method, image, upsample)
+        return [(tuple(np.divide(box, scale)), score, landmarks / scale)
+                for box, score, landmarks in faces]
+
+    def load(self):
+        """Build every model the passes need now (forked workers then share them)."""
+        methods = {method for method, _, _ in self.passes}
+        for name in methods | ({"shape"} if methods - {"mtcnn"} else set()):
+            self.model(name)
+        return self
 
     def model(self, name):
         """A model, built on first use: hog, cnn, mtcnn, or shape (dlib's 5 landmarks)."""
@@ -118,16 +166,6 @@ class FaceDetector:
             build = {"mtcnn": mtcnn_model, "shape": dlib_shape_model}.get(name)
             self._models[name] = build() if build else dlib_face_model(name)
         return self._models[name]
-
-    def _detect_pass(self, method, frames, max_side, upsample):
-        """One pass's faces for each frame, in the frames' coordinates."""
-        scales = [scale_for(frame, max_side) for frame in frames]
-        images = [prepared(method, frame, scale) for frame, scale in zip(frames, scales)]
-        faces = [self._mtcnn_faces(image) if method == "mtcnn"
-                 else self._dlib_faces(method, image, upsample) for image in images]
-        return [[(tuple(np.divide(box, scale)), score, landmarks / scale)
-                 for box, score, landmarks in frame_faces]
-                for scale, frame_faces in zip(scales, faces)]
 
     def _dlib_faces(self, method, image, upsample):
         if method == "cnn":
@@ -151,6 +189,25 @@ class FaceDetector:
     def _mtcnn_faces(self, image):
         return [(mtcnn_box(face), face["confidence"], mtcnn_landmarks(face))
                 for face in self.model("mtcnn").detect_faces(image)]
+
+
+def largest_first(faces):
+    """Faces sorted by their box's area, largest first."""
+    return sorted(faces, reverse=True, key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]))
+
+
+def region_around(box, side, shape):
+    """((left, top), (right, bottom)): the square of side centred on box, within shape."""
+    centre = np.add(box[:2], box[2:]) / 2
+    low = np.maximum(0, np.round(centre - side / 2)).astype(int)
+    high = np.minimum(shape[1::-1], np.round(centre + side / 2)).astype(int)
+    return tuple(low), tuple(high)
+
+
+def moved_faces(faces, dx, dy):
+    """Faces found in a region whose corner is at (dx, dy), in the frame's pixels."""
+    return [((box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy), score, landmarks + (dx, dy))
+            for box, score, landmarks in faces]
 
 
 def mtcnn_box(face):
@@ -241,11 +298,6 @@ def align_face(frame, box, landmarks, margin, size):
     crop = cv2.warpAffine(frame, to_crop, (side, side), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return resized_rgb(crop, size)
-
-
-# Between samples a second or two apart, a walking person's face moves about its own side
-# and a zoom or a step towards the camera changes its size up to threefold.
-MAX_SHIFT, MAX_RESIZE = 1.0, 3.0
 
 
 def link_tracks(found_per_frame, max_shift=MAX_SHIFT, max_resize=MAX_RESIZE):

@@ -14,6 +14,7 @@ from stages.faces import (
     faces_in_frames,
     find_faces,
     link_tracks,
+    shift,
 )
 from tests.conftest import ROOT, run
 from tests.synth import dim_room, face_frame, paste_face
@@ -238,13 +239,13 @@ def test_the_cascade_still_finds_small_faces_and_two_people(cascade):
     assert len(cascade.detect(two_people(1)[0])) == 2
 
 
-def recorded_passes(detector, monkeypatch):
-    """A list that fills with (method, max_side, upsample, frames searched) per pass run."""
-    passes, run_pass = [], detector._detect_pass
-    monkeypatch.setattr(detector, "_detect_pass", lambda method, frames, max_side, upsample: (
-        passes.append((method, max_side, upsample, len(frames)))
-        or run_pass(method, frames, max_side, upsample)))
-    return passes
+def recorded_searches(detector, monkeypatch):
+    """A list that fills with (method, scale, upsample, image height and width) per search."""
+    searches, search = [], detector._faces_at
+    monkeypatch.setattr(detector, "_faces_at", lambda method, frame, scale, upsample=0: (
+        searches.append((method, round(scale, 3), upsample, frame.shape[:2]))
+        or search(method, frame, scale, upsample)))
+    return searches
 
 
 def test_the_cascade_finds_every_dim_and_small_face_of_a_video_it_finds_frame_by_frame(
@@ -252,14 +253,14 @@ def test_the_cascade_finds_every_dim_and_small_face_of_a_video_it_finds_frame_by
     dim = [dim_room(face_frame(1920, 1080, 330, (960 + 12 * i, 540))[0], 330, seed=i)
            for i in range(3)]
     small = [face_frame(1920, 1080, 42, (480 + 12 * i, 756))[0] for i in range(3)]
-    passes = recorded_passes(cascade, monkeypatch)
+    searches = recorded_searches(cascade, monkeypatch)
     for frames in (dim, small):
         one_by_one = [cascade.detect(frame) for frame in frames]
-        passes.clear()
+        searches.clear()
         together = cascade.detect_frames(frames)
-        assert passes[:2] == [("hog", 640, 0, 3), ("mtcnn", 640, 0, 3)]
-        assert all(pass_[:3] == ("mtcnn", None, 0) for pass_ in passes[2:])
-        assert sum(pass_[3] for pass_ in passes[2:]) <= 2  # only the frames still empty
+        passes = [search[:3] for search in searches]
+        assert passes[:6] == [("hog", 0.333, 0)] * 3 + [("mtcnn", 0.333, 0)] * 3
+        assert passes[6:] in ([], [("mtcnn", 1.0, 0)], [("mtcnn", 1.0, 0)] * 2)  # still empty
         assert all(len(faces) == 1 for faces in together)
         for faces, alone in zip(together, one_by_one):
             assert np.allclose(faces[0][0], alone[0][0], atol=1)
@@ -269,13 +270,32 @@ def test_full_size_passes_search_only_where_a_face_is_expected(monkeypatch):
     face = [face_frame(1280, 720, 200, (400 + 30 * i, 360))[0] for i in range(3)]
     blank = face_frame(1280, 720)[0]
     detector = FaceDetector("hog", 640, small_faces=True)
-    passes = recorded_passes(detector, monkeypatch)
+    searches = recorded_searches(detector, monkeypatch)
     found = detector.detect_frames([face[0], face[1], blank, blank, blank, face[2]])
     assert [bool(faces) for faces in found] == [True, True, False, False, False, True]
-    assert passes == [("hog", 640, 0, 6), ("hog", None, 0, 2), ("hog", None, 1, 2)]
-    passes.clear()
+    full_size = [search[:3] for search in searches if search[1] == 1]
+    assert full_size == [("hog", 1, 0)] * 2 + [("hog", 1, 1)] * 2  # frames 2 and 4
+    searches.clear()
     assert detector.detect_frames([blank, blank]) == [[], []]  # no face yet: all searched
-    assert passes == [("hog", 640, 0, 2), ("hog", None, 0, 2), ("hog", None, 1, 2)]
+    assert [search[:3] for search in searches] == [("hog", 0.5, 0)] * 2 + [
+        ("hog", 1, 0)] * 2 + [("hog", 1, 1)] * 2
+
+
+def test_a_tracked_face_is_searched_near_where_it_was_at_its_own_scale(monkeypatch):
+    frames = [face_frame(1920, 1080, 400, (400 + 100 * i, 540))[0] for i in range(6)]
+    for frame in frames[2:]:  # someone else, far away, from the third frame
+        paste_face(frame, 400, (1600, 540))
+    detector = FaceDetector("hog", 640, small_faces=False)
+    whole = [detector.detect(frame) for frame in frames]
+    searches = recorded_searches(detector, monkeypatch)
+    tracked = detector.detect_frames(frames)
+    regions = [search for search in searches if search[3] != (1080, 1920)]
+    assert len(regions) == 5  # frames 1, 2, 3 and both faces of frame 5: at their own scale
+    assert all(search[1] < 0.32 for search in regions)  # not the whole frame's 1/3
+    assert [len(faces) for faces in tracked] == [1, 1, 1, 1, 2, 2]  # the second: at frame 4
+    for faces, alone in zip(tracked, whole):
+        for face in faces:
+            assert min(shift(face[0], other[0]) for other in alone) < 0.1
 
 
 def test_no_detector_imports_tensorflow():
