@@ -103,36 +103,38 @@ class FaceDetector:
 
     def detect_frames(self, frames):
         """detect's faces for each of a video's frames (in the order sampled)."""
-        found = self._tracked_pass(frames)
-        first_method, first_side, _ = self.passes[0]
-        tried = [{(first_method, scale_for(frame, first_side), 0)} for frame in frames]
-        for method, max_side, upsample in self.passes[1:]:
+        found, tried = [[] for _ in frames], [set() for _ in frames]
+        for method, max_side, upsample in self.passes:
+            if max_side:
+                self._tracked_pass(method, max_side, frames, found, tried)
+                continue
             while True:  # at full size, again where a face found makes a neighbour expected
-                todo = [i for i in frames_to_search(found, full_size=max_side is None)
-                        if (method, scale_for(frames[i], max_side), upsample) not in tried[i]]
+                todo = [i for i in frames_to_search(found, full_size=True)
+                        if (method, 1.0, upsample) not in tried[i]]
                 if not todo:
                     break
-                for i in todo:  # a small frame at full size: already searched at max_side
-                    tried[i].add((method, scale_for(frames[i], max_side), upsample))
-                    found[i] = largest_first(self._faces_at(
-                        method, frames[i], scale_for(frames[i], max_side), upsample))
+                for i in todo:
+                    tried[i].add((method, 1.0, upsample))
+                    found[i] = largest_first(self._faces_at(method, frames[i], 1.0, upsample))
         return found
 
-    def _tracked_pass(self, frames):
-        """The first pass's faces in each frame: near the previous frame's faces, each at
-        the scale that makes it TRACKED_FACE_SIDE (never more than the whole frame's
-        pass), or in the whole frame every FULL_SEARCH_EVERY frames and wherever the
-        search near them finds fewer faces than the previous frame had."""
-        method, max_side, _ = self.passes[0]
-        found = []
+    def _tracked_pass(self, method, max_side, frames, found, tried):
+        """Fill the frames still without a face with one detector's faces: searched for
+        near the previous frame's faces, each at the scale that makes it
+        TRACKED_FACE_SIDE (never more than max_side's), or in the whole frame at
+        max_side every FULL_SEARCH_EVERY frames and wherever the search near them
+        finds fewer faces than the previous frame had. tried records the scales at
+        which each whole frame was searched (a small frame's is its full size)."""
         for i, frame in enumerate(frames):
+            if found[i]:
+                continue
             scale = scale_for(frame, max_side)
-            previous = found[-1] if found and i % FULL_SEARCH_EVERY else []
+            previous = found[i - 1] if i % FULL_SEARCH_EVERY else []
             faces = self._faces_near(method, frame, [face[0] for face in previous], scale)
             if not previous or len(faces) < len(previous):
                 faces = self._faces_at(method, frame, scale)
-            found.append(largest_first(faces))
-        return found
+                tried[i].add((method, scale, 0))
+            found[i] = largest_first(faces)
 
     def _faces_near(self, method, frame, boxes, scale):
         """Faces in the squares around boxes that a face moving MAX_SHIFT stays in."""

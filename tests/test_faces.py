@@ -259,11 +259,12 @@ def test_the_cascade_finds_every_dim_and_small_face_of_a_video_it_finds_frame_by
         searches.clear()
         together = cascade.detect_frames(frames)
         passes = [search[:3] for search in searches]
-        assert passes[:6] == [("hog", 0.333, 0)] * 3 + [("mtcnn", 0.333, 0)] * 3
-        assert passes[6:] in ([], [("mtcnn", 1.0, 0)], [("mtcnn", 1.0, 0)] * 2)  # still empty
+        assert passes[:4] == [("hog", 0.333, 0)] * 3 + [("mtcnn", 0.333, 0)]
+        assert all(method == "mtcnn" for method, _, _ in passes[4:])  # near, or at full size
+        assert len(passes) <= 10  # per frame: near, then the whole frame at most (1/3, full)
         assert all(len(faces) == 1 for faces in together)
-        for faces, alone in zip(together, one_by_one):
-            assert np.allclose(faces[0][0], alone[0][0], atol=1)
+        for faces, alone in zip(together, one_by_one):  # the same face (near: other scales)
+            assert shift(faces[0][0], alone[0][0], max_resize=1.2) < 0.1
 
 
 def test_full_size_passes_search_only_where_a_face_is_expected(monkeypatch):
