@@ -2,6 +2,7 @@
 
     python bench/preprocess.py --make-clips 4 bench/clips   # write 4 test clips first
     python bench/preprocess.py bench/clips
+    python bench/preprocess.py ../shared/footage/clips      # real footage, if you have it
     python bench/preprocess.py --detectors                  # the face detectors compared
 
 DIR is a data_dir (real/ and fake/ subfolders, labels.csv or metadata.json).
@@ -22,8 +23,8 @@ ours and MTCNN. --set KEY=VALUE changes a params.yaml value for ours.
 --detectors compares the face detectors (hog, hog+mtcnn, mtcnn; each at
 detect_max_side 640 with small_faces) on generated 1080p footage that real
 datasets have: a dim room, a 40 px face in a wide shot, two people, and the
-ordinary clip: frames with a face, and seconds per frame (after a warm-up, so
-TensorFlow's import and MTCNN's loading are not counted).
+ordinary clip, each kind's frames searched as one video's: frames with a face,
+and seconds per frame (after a warm-up, so the models' loading is not counted).
 Times are wall clock and CPU (this process plus its worker processes); on a
 shared machine the CPU figures are the steadier ones. Only ours runs in
 parallel, so its wall-clock ratios depend on how many cores are free.
@@ -141,15 +142,12 @@ def detection_only(videos, kind, max_side, small_faces, max_tracks):
 
     Returns ((wall, CPU seconds), frames with a face found, frames with a face kept).
     """
-    detector = FaceDetector(kind, max_side, small_faces)
-    detector.detect_frames(videos[0][:1])
-    if "mtcnn" in kind:
-        detector.model("mtcnn")
+    detector = FaceDetector(kind, max_side, small_faces).load()
 
     def run():
         found = [detector.detect_frames(frames) for frames in videos]
-        kept = [find_faces(GivenFaces(faces), range(len(faces)), faces, max_tracks)
-                for faces in found]
+        kept = [find_faces(GivenFaces(faces, detector), range(len(frames)), frames, max_tracks)
+                for faces, frames in zip(found, videos)]
         return (sum(bool(faces) for video in found for faces in video),
                 sum(len(faces) - int(k["frames_without_face"]) for faces, k in zip(found, kept)))
 
@@ -160,8 +158,8 @@ def detection_only(videos, kind, max_side, small_faces, max_tracks):
 class GivenFaces:
     """A detector that returns faces already found (find_faces links and keeps them)."""
 
-    def __init__(self, found):
-        self.found = found
+    def __init__(self, found, detector):
+        self.found, self.descriptor = found, detector.descriptor
 
     def detect_frames(self, frames):
         return self.found

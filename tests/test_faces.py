@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from stages.faces import (
+    CASCADES,
     FACE_TEMPLATE,
     NO_LANDMARKS,
     FaceDetector,
@@ -16,6 +17,7 @@ from stages.faces import (
     link_tracks,
     shift,
 )
+from stages.params import DETECTORS
 from tests.conftest import ROOT, run
 from tests.synth import dim_room, face_frame, paste_face
 
@@ -136,18 +138,26 @@ def test_a_cut_between_two_people_starts_a_new_track():
 
 
 class GivenFaces:
-    """A stand-in detector that finds the boxes it is given, one list per frame."""
+    """A stand-in detector that finds the boxes it is given, one list per frame, and
+    describes each face by whose it is (identity: {box: name}; others: "person")."""
 
-    def __init__(self, boxes_per_frame):
+    def __init__(self, boxes_per_frame, identity=None):
         self.found = [[(box, 1.0, NO_LANDMARKS) for box in boxes] for boxes in boxes_per_frame]
+        self.names = sorted({"person", *(identity or {}).values()})
+        self.identity = identity or {}
 
     def detect_frames(self, frames):
         return self.found
 
+    def descriptor(self, frame, box):
+        return np.eye(len(self.names))[self.names.index(self.identity.get(box, "person"))]
 
-def kept_boxes(boxes_per_frame, max_tracks=1):
-    """find_faces on given boxes: {frame: [(box, person)]} kept."""
-    found = find_faces(GivenFaces(boxes_per_frame), list(range(len(boxes_per_frame))),
+
+def kept_boxes(boxes_per_frame, max_tracks=1, identity=None):
+    """find_faces on given boxes: ({frame: [(box, person)]} kept, frames without a face)."""
+    boxes_per_frame = [[tuple(map(float, box)) for box in boxes] for boxes in boxes_per_frame]
+    identity = {tuple(map(float, box)): name for box, name in (identity or {}).items()}
+    found = find_faces(GivenFaces(boxes_per_frame, identity), list(range(len(boxes_per_frame))),
                        [None] * len(boxes_per_frame), max_tracks)
     kept = {}
     for index, box, track in zip(found["frame_indices"], found["boxes"], found["tracks"]):
@@ -165,17 +175,37 @@ def test_the_person_kept_keeps_the_frames_after_a_track_breaks():
     assert {track for faces in kept.values() for _, track in faces} == {0}
 
 
-def test_a_picture_on_the_wall_and_one_frame_false_positives_are_not_kept():
+def test_a_picture_on_the_wall_and_false_positives_are_not_kept():
     person, picture = (300, 200, 420, 320), (40, 40, 80, 80)  # as often found: the larger kept
     frames = [[moving(person, 20 * i)] + ([picture] if i != 1 else []) for i in range(6)]
     frames[2].append((600, 500, 640, 540))  # a one-frame false positive beside the person
-    frames[4] = [picture, (520, 20, 560, 60)]  # the person missed; a false positive there
-    kept, without = kept_boxes(frames)
+    stray = (520, 20, 600, 100)
+    frames[4] = [picture, stray]  # the person missed; a false positive there
+    kept, without = kept_boxes(frames, identity={stray: "no face", picture: "painting"})
     assert sorted(kept) == [0, 1, 2, 3, 5] and without == 1
     assert all(faces == [(tuple(np.float32(moving(person, 20 * i)).tolist()), 0)]
                for i, faces in kept.items())
     both, _ = kept_boxes(frames, max_tracks=2)
     assert [track for _, track in both[0]] == [0, 1]  # the picture: a second person
+
+
+def test_a_cut_to_someone_else_keeps_the_first_person_only():
+    a, b = (100, 100, 200, 200), (700, 300, 850, 450)
+    frames = [[moving(a, 10 * i)] for i in range(5)] + [[moving(b, 10 * i)] for i in range(3)]
+    others = {moving(b, 10 * i): "someone else" for i in range(3)}
+    kept, without = kept_boxes(frames, identity=others)
+    assert sorted(kept) == [0, 1, 2, 3, 4] and without == 3
+    both, without = kept_boxes(frames, max_tracks=2, identity=others)
+    assert [both[i][0][1] for i in range(8)] == [0] * 5 + [1] * 3 and without == 0
+
+
+def test_the_same_face_after_a_jump_is_recognised_as_the_same_person():
+    frames = [face_frame(1280, 720, 160, (200 + 20 * i, 360))[0] for i in range(3)] + \
+        [face_frame(1280, 720, 220, (1000, 300 + 20 * i))[0] for i in range(2)]
+    found = faces_in_frames(FaceDetector(), list(range(5)), frames, 1.3, 32)
+    assert found["frame_indices"].tolist() == [0, 1, 2, 3, 4]
+    assert link_tracks([[tuple(box)] for box in found["boxes"]]) == [[0]] * 3 + [[1]] * 2
+    assert found["tracks"].tolist() == [0] * 5
 
 
 def two_people(n, extra_at=None):
@@ -282,7 +312,8 @@ def test_full_size_passes_search_only_where_a_face_is_expected(monkeypatch):
         ("hog", 1, 0)] * 2 + [("hog", 1, 1)] * 2
 
 
-def test_a_tracked_face_is_searched_near_where_it_was_at_its_own_scale(monkeypatch):
+def test_a_tracked_face_is_searched_near_where_it_was_and_a_newcomer_followed_back(
+        monkeypatch):
     frames = [face_frame(1920, 1080, 400, (400 + 100 * i, 540))[0] for i in range(6)]
     for frame in frames[2:]:  # someone else, far away, from the third frame
         paste_face(frame, 400, (1600, 540))
@@ -290,13 +321,22 @@ def test_a_tracked_face_is_searched_near_where_it_was_at_its_own_scale(monkeypat
     whole = [detector.detect(frame) for frame in frames]
     searches = recorded_searches(detector, monkeypatch)
     tracked = detector.detect_frames(frames)
-    regions = [search for search in searches if search[3] != (1080, 1920)]
-    assert len(regions) == 5  # frames 1, 2, 3 and both faces of frame 5: at their own scale
-    assert all(search[1] < 0.32 for search in regions)  # not the whole frame's 1/3
-    assert [len(faces) for faces in tracked] == [1, 1, 1, 1, 2, 2]  # the second: at frame 4
+    wholes = [k for k, search in enumerate(searches) if search[3] == (1080, 1920)]
+    assert len(wholes) == 2  # frames 0 and 4; the rest near the faces, at their own scale
+    assert all(search[1] < 0.32 for search in searches if search[3] != (1080, 1920))
+    assert [len(faces) for faces in tracked] == [1, 1, 2, 2, 2, 2]  # found at 4, back to 2
     for faces, alone in zip(tracked, whole):
         for face in faces:
             assert min(shift(face[0], other[0]) for other in alone) < 0.1
+
+
+def test_the_search_near_faces_survives_frames_of_another_size_and_faces_off_the_edge():
+    frame = face_frame(1920, 1080, 300, (1800, 540))[0]  # a face at the right edge
+    small = face_frame(640, 360, 150)[0]
+    detector = FaceDetector("hog", 640, small_faces=False)
+    found = detector.detect_frames([frame, small, frame])
+    assert [len(faces) for faces in found] == [1, 1, 1]
+    assert detector.detect_frames([]) == []
 
 
 def test_no_detector_imports_tensorflow():
@@ -354,3 +394,7 @@ def test_a_failed_landmark_fit_keeps_the_plain_crop_and_says_so():
     assert (cropped["crops"][1] == plain).all() and (cropped["crops"][2] == plain).all()
     assert not (cropped["crops"][0] == plain).all()
     assert not crop_faces([0], [frame], faces, 1.3, 64)["aligned"].any()  # align off
+
+
+def test_every_detector_params_yaml_accepts_has_a_cascade():
+    assert sorted(DETECTORS) == sorted(CASCADES)
