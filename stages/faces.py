@@ -64,7 +64,8 @@ def dlib_shape_model():
 def dlib_identity_model():
     """dlib's face recognition ResNet: 128 numbers that are close for one person's faces."""
     import dlib
-    return dlib.face_recognition_model_v1(dlib_model_path("dlib_face_recognition_resnet_model_v1.dat"))
+    return dlib.face_recognition_model_v1(
+        dlib_model_path("dlib_face_recognition_resnet_model_v1.dat"))
 
 
 def dlib_rectangle(box):
@@ -123,7 +124,7 @@ class FaceDetector:
                 self._tracked_pass(method, max_side, frames, found, tried)
                 continue
             while True:  # at full size, again where a face found makes a neighbour expected
-                todo = [i for i in frames_to_search(found, full_size=True)
+                todo = [i for i in frames_to_search(found)
                         if (method, 1.0, upsample) not in tried[i]]
                 if not todo:
                     break
@@ -158,8 +159,7 @@ class FaceDetector:
             newcomers = [face for face in whole if not any(
                 shift(face[0], other[0]) < MAX_SHIFT for other in previous)]
             self._follow_back(method, max_side, frames, found, newcomers, near_only)
-            found[i] = largest_first(whole + [face for face in faces or [] if not any(
-                shift(face[0], other[0]) < 0.5 for other in whole)])
+            found[i] = largest_first(whole + others_than(faces or [], whole))
             near_only = []
 
     def _follow_back(self, method, max_side, frames, found, faces, near_only):
@@ -168,9 +168,8 @@ class FaceDetector:
         for face in faces:
             box = face[0]
             for j in reversed(near_only):
-                near = [other for other in self._faces_near(
-                    method, frames[j], [box], scale_for(frames[j], max_side)) or []
-                    if not any(shift(other[0], seen[0]) < 0.5 for seen in found[j])]
+                near = others_than(self._faces_near(
+                    method, frames[j], [box], scale_for(frames[j], max_side)) or [], found[j])
                 if not near:
                     break
                 nearest = min(near, key=lambda other: shift(other[0], box))
@@ -197,8 +196,8 @@ class FaceDetector:
         faces = []
         for (x0, y0), (x1, y1), near_scale in squares:
             near = moved_faces(self._faces_at(method, frame[y0:y1, x0:x1], near_scale), x0, y0)
-            faces += [face for face in near if not cut_by((x0, y0, x1, y1), face[0], frame.shape)
-                      and not any(shift(face[0], other[0]) < 0.5 for other in faces)]
+            faces += others_than([face for face in near
+                                  if not cut_by((x0, y0, x1, y1), face[0], frame.shape)], faces)
         return faces
 
     def _faces_at(self, method, frame, scale, upsample=0):
@@ -256,6 +255,11 @@ class FaceDetector:
                 for face in self.model("mtcnn").detect_faces(image)]
 
 
+def others_than(faces, seen):
+    """The faces whose centres are half a side or more from every one of seen's."""
+    return [face for face in faces if all(shift(face[0], other[0]) >= 0.5 for other in seen)]
+
+
 def largest_first(faces):
     """Faces sorted by their box's area, largest first."""
     return sorted(faces, reverse=True, key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]))
@@ -273,7 +277,8 @@ def cut_by(square, box, shape):
     """Whether box reaches an edge of square (left, top, right, bottom) inside the frame:
     the face may go on beyond it, and the detector's box stop there."""
     height, width = shape[:2]
-    return ((square[0] > 0 and box[0] <= square[0] + 1) or (square[1] > 0 and box[1] <= square[1] + 1)
+    return ((square[0] > 0 and box[0] <= square[0] + 1)
+            or (square[1] > 0 and box[1] <= square[1] + 1)
             or (square[2] < width and box[2] >= square[2] - 1)
             or (square[3] < height and box[3] >= square[3] - 1))
 
@@ -313,11 +318,11 @@ def prepared(method, frame, scale):
     return image
 
 
-def frames_to_search(found, full_size):
-    """Which frames a pass searches: those without a face; for a full-size pass only
-    those next to a frame with one, or all of them while no frame has a face."""
+def frames_to_search(found):
+    """Which frames a full-size pass searches: those without a face next to a frame with
+    one, or all of them while no frame has a face."""
     empty = [i for i, faces in enumerate(found) if not faces]
-    if not full_size or len(empty) == len(found):
+    if len(empty) == len(found):
         return empty
     return [i for i in empty if any(found[j] for j in (i - 1, i + 1) if 0 <= j < len(found))]
 
@@ -472,14 +477,19 @@ def median_box(boxes):
 
 
 def find_faces(detector, indices, frames, max_tracks=1):
-    """Detect every face, link them into tracks, keep the people seen most (people).
+    """Detect every face, then keep the people seen most (kept_people's arrays)."""
+    return kept_people(detector, indices, frames, detector.detect_frames(frames), max_tracks)
+
+
+def kept_people(detector, indices, frames, found, max_tracks=1):
+    """The faces found in frames (detect_frames' lists), linked into tracks, of the
+    people seen most (people; detector describes the faces).
 
     Returns arrays: frame_indices (N,), boxes (N, 4) in frame pixels, scores (N,),
     landmarks (N, 6, 2; NaN where the detector gives none), tracks (N,: the person,
     0 the one seen most), and frames_without_face (frames where no kept person has a
     face).
     """
-    found = detector.detect_frames(frames)
     tracks = link_tracks([[face[0] for face in faces] for faces in found])
     faces = [(index, *face, track)
              for index, frame_faces, frame_tracks in zip(indices, found, tracks)
