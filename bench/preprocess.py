@@ -1,4 +1,4 @@
-"""Time extract_frames + detect_faces against the naive approach and the decode floor.
+"""Time detect_faces against the naive approach and the decode floor.
 
     python bench/preprocess.py --make-clips 4 bench/clips   # write 4 test clips first
     python bench/preprocess.py bench/clips
@@ -10,12 +10,13 @@ Three ways of getting face boxes from the same videos, timed in one run:
 
   naive   every frame read with cap.read(), dlib's HOG on each sampled frame at
           full resolution, one video after another;
-  ours    the real stages (extract_frames, then detect_faces) run in-process on a
-          temporary working directory, with params.yaml's defaults and workers;
+  ours    the real stage, `python -m stages.detect_faces` (sampled frames decoded,
+          faces found and cropped in memory), run in a temporary working directory
+          with params.yaml's defaults and workers;
   floor   every frame grabbed with cap.grab(), nothing else (decoding alone).
 
-It also times our detector alone on the frames the stages stored, to compare
-ours with floor + detection (what is left is storing, reloading, overhead), and
+It also times our detector alone on the same sampled frames, to compare ours
+with floor + detection (what is left is cropping, storing, overhead), and
 MTCNN alone on the same frames: frames with a face found, and kept (linked into
 tracks, the faces_per_frame people seen most), for naive (no tracks: found),
 ours and MTCNN. --set KEY=VALUE changes a params.yaml value for ours.
@@ -33,6 +34,7 @@ import argparse
 import contextlib
 import math
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,14 +48,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from stages import detect_faces, extract_frames  # noqa: E402
-from stages.common import FACES_TABLE, FRAMES_DIR, worker_count  # noqa: E402
-from stages.faces import FaceDetector, kept_people  # noqa: E402
+from stages.common import FACES_TABLE, worker_count  # noqa: E402
 from stages.datasets import list_videos  # noqa: E402
-from stages.video import load_frames, sample_indices  # noqa: E402
+from stages.faces import FaceDetector, kept_people  # noqa: E402
+from stages.video import read_sampled_frames, sample_indices  # noqa: E402
 from tests.synth import dim_room, face_frame, paste_face, write_video  # noqa: E402
-
-CV_THREADS = cv2.getNumThreads()  # OpenCV's default in a fresh process
 
 
 def make_clips(folder, n, seconds=10, fps=30, width=1920, height=1080, face_height=250):
@@ -74,10 +73,10 @@ def cpu_seconds():
     return t.user + t.system + t.children_user + t.children_system
 
 
-def timed(func, *args):
-    """(wall seconds, CPU seconds, result) of func(*args)."""
+def timed(func, *args, **kwargs):
+    """(wall seconds, CPU seconds, result) of func(*args, **kwargs)."""
     wall, cpu = time.perf_counter(), cpu_seconds()
-    result = func(*args)
+    result = func(*args, **kwargs)
     return time.perf_counter() - wall, cpu_seconds() - cpu, result
 
 
@@ -115,14 +114,12 @@ def naive(paths, k):
 
 
 def ours(params):
-    """Run extract_frames then detect_faces as the pipeline does, in the current directory.
-
-    Returns {stage: (wall, CPU seconds)}.
-    """
+    """Run detect_faces as the pipeline does (`python -m stages.detect_faces`, a process of
+    its own) in the current directory; return (wall, CPU seconds)."""
     Path("params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
-    extract = timed(extract_frames.main, [])[:2]
-    cv2.setNumThreads(CV_THREADS)  # undo extract_frames' setting, as in a process of its own
-    return {"extract_frames": extract, "detect_faces": timed(detect_faces.main, [])[:2]}
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return timed(subprocess.run, [sys.executable, "-m", "stages.detect_faces"],
+                 env=env, check=True)[:2]
 
 
 def kept_frames():
@@ -131,13 +128,13 @@ def kept_frames():
     return int((table["frames"] - table["frames_without_face"]).sum())
 
 
-def stored_videos():
-    """The frames extract_frames stored, one list per video."""
-    return [load_frames(path)[1] for path in sorted(FRAMES_DIR.glob("*.npz"))]
+def sampled_videos(paths, k, max_side):
+    """The frames detect_faces searches, one list per video."""
+    return [read_sampled_frames(path, k, max_side)[1] for path in paths]
 
 
 def detection_only(videos, kind, max_side, small_faces, max_tracks):
-    """Time a detector over the stored frames, one video's frames at a time, after
+    """Time a detector over the sampled frames, one video's frames at a time, after
     loading its models, and keep the people seen most.
 
     Returns ((wall, CPU seconds), frames with a face found, frames with a face kept).
@@ -246,15 +243,15 @@ def main(argv=None):
     *t_floor, frames = timed(decode_floor, paths)
     *t_naive, naive_faces = timed(naive, paths, k)
     with tempfile.TemporaryDirectory() as tmp, working_dir(tmp):
-        stages = ours(params)
+        t_ours = ours(params)
         our_kept = kept_frames()
-        videos = stored_videos()
+        videos = sampled_videos(paths, k, params["frame_max_side"])
         detector = (params["face_detector"], params["detect_max_side"], params["small_faces"],
                     params["faces_per_frame"])
         t_detect, our_faces, _ = detection_only(videos, *detector)
         t_mtcnn, mtcnn_faces, mtcnn_kept = detection_only(videos, "mtcnn", *detector[1:])
     report(dict(params=params, n=n, k=k, frames=frames, sampled=sum(map(len, videos)),
-                stages=stages, t_naive=t_naive, t_ours=[sum(t) for t in zip(*stages.values())],
+                t_naive=t_naive, t_ours=t_ours,
                 t_floor=t_floor, t_detect=t_detect, t_mtcnn=t_mtcnn,
                 t_base=[a + b for a, b in zip(t_floor, t_detect)], naive_faces=naive_faces,
                 our_faces=our_faces, our_kept=our_kept, mtcnn_faces=mtcnn_faces,
@@ -268,8 +265,7 @@ def report(m):
           f"in all); ours: {worker_count(p['workers'])} workers, {p['face_detector']} at "
           f"detect_max_side {p['detect_max_side']}, small_faces {p['small_faces']}")
     print(f"{'seconds':30}{'wall':>8}{'per video':>11}{'CPU':>8}{'per video':>11}")
-    rows = [("naive (read + HOG full)", m["t_naive"]), ("ours (both stages)", m["t_ours"]),
-            *[(f"  {stage}", t) for stage, t in m["stages"].items()],
+    rows = [("naive (read + HOG full)", m["t_naive"]), ("ours (detect_faces)", m["t_ours"]),
             ("decode floor (grab)", m["t_floor"]), ("our detection alone", m["t_detect"]),
             ("floor + our detection", m["t_base"]), ("MTCNN alone (detection)", m["t_mtcnn"])]
     for name, (wall, cpu) in rows:

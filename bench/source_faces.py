@@ -4,10 +4,10 @@
 
 Each fake is its real clip with the face self-blended (stages.blend), listed
 in labels.csv with the real clip as its group, as DFDC's `original` does.
-extract_frames runs once; detect_faces then runs in the same run with
-reuse_source_faces false (every video searched) and true (fakes cropped
-where their source's faces are), on the same stored frames, and the ratio
-of the two times is printed.
+detect_faces runs twice in the same run, with reuse_source_faces false
+(every video searched) and true (fakes cropped where their source's faces
+are; their frames are decoded either way), and the ratio of the two times is
+printed.
 """
 import argparse
 import math
@@ -23,10 +23,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.preprocess import CV_THREADS, timed, working_dir  # noqa: E402
-from stages import detect_faces, extract_frames  # noqa: E402
+from bench.preprocess import timed, working_dir  # noqa: E402
+from stages import detect_faces  # noqa: E402
 from stages.blend import random_blend, self_blend  # noqa: E402
 from tests.synth import face_frame, write_video  # noqa: E402
+
+CV_THREADS = cv2.getNumThreads()  # OpenCV's default in a fresh process
 
 
 def make_pairs(folder, n, seconds=5, fps=30, width=1920, height=1080, face_height=250):
@@ -63,10 +65,9 @@ def main(argv=None):
         make_pairs(Path(tmp) / "videos", args.pairs)
         params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
         params.update(data_dir="videos", frames_per_video=args.frames_per_video)
-        run_with_params(extract_frames, params)
         times = {}
         for reuse in (False, True):
-            cv2.setNumThreads(CV_THREADS)  # undo extract_frames' setting, as in its own process
+            cv2.setNumThreads(CV_THREADS)  # undo the stage's setting, as in its own process
             *times[reuse], _ = timed(run_with_params, detect_faces,
                                      dict(params, reuse_source_faces=reuse))
         boxes = [np.load(f"data/faces/{v}.npz")["boxes"] for v in ("real0", "fake0")]

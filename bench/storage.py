@@ -1,10 +1,10 @@
-"""Bytes per video of data/frames and data/faces at the 2020 recipe's settings: face crops
-encoded (as detect_faces stores them) against raw pixels (as they were stored before).
+"""Bytes per video of data/faces at the 2020 recipe's settings: face crops encoded (as
+detect_faces stores them) against raw pixels (as they were stored before).
 
     python bench/storage.py [--clips 2] [--seconds 4] [--frames-per-video 32] [--face-size 299]
 
 Writes 1080p face clips (bench/preprocess.py's) to a temporary folder, runs
-extract_frames and detect_faces there with the 2020 recipe's 32 frames and
+detect_faces there with the 2020 recipe's 32 frames and
 299 px crops, then saves each video's crops again as raw pixels beside them, in
 the same run. Target: crops at least 5 times smaller than raw at quality 95.
 """
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.preprocess import make_clips, ours, working_dir  # noqa: E402
-from stages.common import FACES_DIR, FRAMES_DIR  # noqa: E402
+from stages.common import FACES_DIR  # noqa: E402
 from stages.faces import load_faces  # noqa: E402
 
 
@@ -48,14 +48,13 @@ def main():
                       face_size=args.face_size)
         ours(params)
         videos = sum(p.stat().st_size for p in Path("clips").rglob("*.mp4"))
-        frames = sum(p.stat().st_size for p in FRAMES_DIR.glob("*.npz"))
         encoded = {p.stem: p.stat().st_size for p in FACES_DIR.glob("*.npz")}
         raw = {video_id: raw_bytes(video_id) for video_id in encoded}
     n = args.clips
     print(f"\n{n} clips of {args.seconds} s at 1080p, {args.frames_per_video} frames and "
           f"{args.face_size} px crops per video, {params['frame_format']} at "
           f"{params['jpeg_quality']}; bytes per video:")
-    for name, size in [("videos", videos), ("data/frames", frames),
+    for name, size in [("videos", videos),
                        ("data/faces, crops encoded", sum(encoded.values())),
                        ("data/faces, crops raw (before)", sum(raw.values()))]:
         print(f"  {name:32}{size / n / 1e6:8.2f} MB")

@@ -251,7 +251,7 @@ class Checker:
         log.info(LOADING.format(model=model_path))  # importing TensorFlow is part of the wait
         from stages.model import load_classifier
         self.model = load_classifier(model_path)
-        self.crops = VideoCropper(self.prep)
+        self.crops = VideoCropper(dataclasses.asdict(self.prep))
 
     def check(self, path):
         """The verdict for one video, with per-frame scores and where the time went (seconds:
@@ -261,7 +261,7 @@ class Checker:
         result = dict(video=str(path), verdict="ERROR", p_fake=None, p_fake_raw=None,
                       frames_sampled=0, faces_found=0, seconds=0.0, model=self.scope)
         try:
-            indices, frames = self.crops.frames(path)
+            indices, frames, _ = self.crops.frames(path)
         except (SkipInput, cv2.error, OSError) as e:
             return dict(result, error=str(e), seconds=round(time.perf_counter() - clock[0], 3)), None
         clock.append(time.perf_counter())

@@ -1,5 +1,5 @@
-"""Images as the pipeline stores them, frames and face crops alike: JPEG at a quality, or
-lossless PNG, packed one after another into one array per video."""
+"""Images as the pipeline stores them (face crops; the pictures check writes): JPEG at a
+quality, or lossless PNG, packed one after another into one array per video."""
 import cv2
 import numpy as np
 
@@ -26,11 +26,6 @@ def decode_image(buf):
     """The BGR image back from encode_image's bytes (libjpeg's accurate integer DCT, as
     TensorFlow's decode_jpeg with dct_method INTEGER_ACCURATE: the same pixels)."""
     return cv2.imdecode(np.asarray(buf, dtype=np.uint8), cv2.IMREAD_COLOR)
-
-
-def as_stored(images, fmt, quality):
-    """BGR images exactly as the pipeline stores and reloads them (same compression)."""
-    return [decode_image(encode_image(image, fmt, quality)) for image in images]
 
 
 def pack(images, fmt, quality):

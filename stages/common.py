@@ -20,14 +20,12 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 # Where the stages read and write (the same paths dvc.yaml names).
 DEMO_DIR = Path("data/demo")
 LABELS_CSV = "labels.csv"      # a data_dir's list of videos: path,label[,group]
-FRAMES_DIR = Path("data/frames")
 MANIFEST = Path("data/manifest.csv")
 FACES_DIR = Path("data/faces")
 EVAL_DIR = Path("data/eval")   # the evaluation sets' crops, one folder per set
 FACES_TABLE = Path("data/faces.csv")
 FACES_METRICS = Path("metrics/faces.json")
-FRAME_SETTINGS = FRAMES_DIR / "settings.json"   # how the frames were sampled and stored
-FACE_SETTINGS = FACES_DIR / "settings.json"     # ... and how the faces were found and cropped
+FACE_SETTINGS = FACES_DIR / "settings.json"  # how the frames were sampled, the faces found and cropped
 SPLIT = Path("data/split.csv")
 SPLIT_METRICS = Path("metrics/split.json")
 MODEL = Path("models/model.keras")

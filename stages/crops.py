@@ -1,31 +1,45 @@
-"""A video's face crops made exactly as a model's training data was: the recorded frame
-sampling and storage, face detection, alignment, cropping, and the crops' storage
-(check, eval_faces)."""
-from stages.codec import as_stored
-from stages.faces import FaceDetector, faces_in_frames, stored_crops
+"""A video's face crops, made the one way training, evaluation and check all make them: the
+frame sampling, face detection, tracks, alignment, cropping and the crops' storage that a
+model's preprocessing records (detect_faces, eval_faces, check)."""
+from stages.faces import FaceDetector, crop_faces, find_faces, save_faces, stored_crops
+from stages.params import FACE_KEYS, FRAME_KEYS
 from stages.video import read_sampled_frames
 
 
 class VideoCropper:
-    """Frames and face crops of one video at a time, by a model's Preprocessing."""
+    """Frames and face crops of one video at a time, by the frame and face settings
+    (a mapping with FRAME_KEYS and FACE_KEYS: params, or a model's Preprocessing)."""
 
-    def __init__(self, prep):
-        self.prep = prep
-        self.detector = FaceDetector(prep.face_detector, prep.detect_max_side, prep.small_faces)
+    def __init__(self, settings):
+        self.settings = {key: settings[key] for key in FRAME_KEYS + FACE_KEYS}
+        s = self.settings
+        self.detector = FaceDetector(s["face_detector"], s["detect_max_side"], s["small_faces"])
 
     def frames(self, path):
-        """(indices, frames): the sampled frames as training saw them (same sampling, size
-        and compression). Raises SkipInput when the file is not a usable video."""
-        p = self.prep
-        indices, frames, _ = read_sampled_frames(path, p.frames_per_video, p.frame_max_side)
-        return indices, as_stored(frames, p.frame_format, p.jpeg_quality)
+        """(indices, BGR frames, info): the sampled frames as decoded. Raises SkipInput when
+        the file is not a usable video."""
+        return read_sampled_frames(path, self.settings["frames_per_video"],
+                                   self.settings["frame_max_side"])
+
+    def find(self, indices, frames):
+        """The faces of the people seen most in the frames (find_faces' arrays)."""
+        return find_faces(self.detector, indices, frames, self.settings["faces_per_frame"])
+
+    def crop(self, indices, frames, found):
+        """found with its crops cut from the frames (crop_faces' arrays)."""
+        s = self.settings
+        return crop_faces(indices, frames, found, s["face_margin"], s["face_size"],
+                          s["face_align"])
 
     def faces(self, indices, frames):
-        """faces_in_frames' arrays (crops, boxes, tracks ...) for the frames."""
-        p = self.prep
-        return faces_in_frames(self.detector, indices, frames, p.face_margin, p.face_size,
-                               p.faces_per_frame, p.face_align)
+        """The frames' faces found and cropped."""
+        return self.crop(indices, frames, self.find(indices, frames))
+
+    def save(self, video_id, faces, folder):
+        """Write one video's crops file into folder, its crops in the recorded format."""
+        save_faces(video_id, faces, self.settings["frame_format"],
+                   self.settings["jpeg_quality"], folder)
 
     def stored(self, crops):
         """Crops as the model reads them from a crops file (the same compression)."""
-        return stored_crops(crops, self.prep.frame_format, self.prep.jpeg_quality)
+        return stored_crops(crops, self.settings["frame_format"], self.settings["jpeg_quality"])

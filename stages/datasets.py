@@ -215,7 +215,7 @@ def _from_folders(root):
 
 def video_entries(folder, depth=None):
     """Every entry under folder (at most depth folders down) named like a video: files,
-    but also directories and broken links, which extract_frames records as unusable
+    but also directories and broken links, which detect_faces records as unusable
     instead of passing over. Links to folders are followed, but each real folder is
     entered once, so a link to a parent folder cannot loop."""
     seen = {os.path.realpath(folder)}
@@ -457,7 +457,7 @@ def _from_celeb_df(root):
     where = [row["path"] for row in rows]
     known = set(where)
     for line, path, label in listed:  # listed for test but not in the folder: a row, which
-        if path not in known:         # extract_frames records as not found
+        if path not in known:         # detect_faces records as not found
             rows.append(dict(path=path, label=label, official_split="test"))
             where.append(f"{CELEB_TEST_LIST} line {line}")
     return _table(rows, where)

@@ -1,26 +1,36 @@
-"""DVC stage detect_faces: sampled frames in, face crops (one file per video) out.
+"""DVC stage detect_faces: labelled videos in, face crops (one file per video) out.
 
-Reads data/manifest.csv and data/frames/, writes data/faces/<id>.npz (crops,
-frame indices, boxes, scores, landmarks, tracks, whether each crop is aligned),
-data/faces.csv (one row per input video, with status ok, no_face or the
-upstream error, and its group and official split for the split stage),
-data/faces/settings.json (the frame and face settings, which train passes on
-to check) and metrics/faces.json.
+Reads data_dir (any layout of stages.datasets: real/ and fake/ subfolders,
+labels.csv, DFDC, FaceForensics++, Celeb-DF), decodes each video's sampled
+frames and finds, tracks and crops their faces in memory (stages.crops, the
+way eval_faces and check do). Writes data/manifest.csv (one row per input
+video: its label, group, source (the real footage a fake was made from),
+official split, what its container holds and its SHA-256, so that an
+evaluation set holding a copy of a training video is refused),
+data/faces/<id>.npz (crops, frame indices, boxes, scores, landmarks, tracks,
+whether each crop is aligned), data/faces.csv (one row per input video, with
+status ok, no_face or the error, for the split stage), data/faces/settings.json
+(the frame and face settings, which train passes on to check) and
+metrics/faces.json. A video that cannot be read is recorded and the others go
+on; a file the machine cannot write (no space, no permission) stops the stage.
 With synthesize_fakes, each real video with faces also gets a self-blended
 fake <id>+sbi (stages.blend on its crops), labelled fake in the real one's
 group and split.
 With reuse_source_faces, a fake made from a real video of the data (its
 source: DFDC's `original`, a labels.csv group naming a video, FaceForensics++'s
 and Celeb-DF's target footage) with the same frame count and size is not
-searched: its crops are cut where its source's faces are (the DFDC winner's
-way; DFDC is about 80 % fakes). faces.csv says so in faces_from.
+searched: its crops are cut from its own frames where its source's faces are
+(the DFDC winner's way; DFDC is about 80 % fakes). faces.csv says so in
+faces_from.
 With face_align, crops are turned and scaled so the landmarks sit at fixed
 places; a face whose landmark fit fails keeps its unaligned crop and is
 counted (faces_not_aligned).
 """
 import argparse
+import os
 import sys
 import zlib
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -32,63 +42,84 @@ from stages.common import (
     FACES_DIR,
     FACES_METRICS,
     FACES_TABLE,
-    FRAME_SETTINGS,
-    FRAMES_DIR,
     MANIFEST,
     SELF_BLENDED,
     DataError,
+    SkipInput,
+    file_digest,
     log,
     parallel_map,
-    read_table,
     write_json,
     write_text_atomic,
 )
-from stages.faces import FaceDetector, crop_faces, find_faces, save_faces
-from stages.params import (FACE_KEYS, FRAME_KEYS, read_params, read_settings, run_stage,
-                           write_settings)
-from stages.video import load_frames
+from stages.crops import VideoCropper
+from stages.datasets import assign_ids, list_videos
+from stages.params import FACE_KEYS, FRAME_KEYS, read_params, run_stage, write_settings
 
-PARAMS = (*FACE_KEYS, "synthesize_fakes", "reuse_source_faces")
+PARAMS = ("data_dir", "dataset", "ff_compression", "ff_methods", *FRAME_KEYS, *FACE_KEYS,
+          "synthesize_fakes", "reuse_source_faces")
 SAME_FOOTAGE = ("frame_count", "width", "height", "frames_kept")
+VIDEO_COLUMNS = ("fps", "frame_count", "width", "height", "duration", "frames_kept", "sha256")
+FACE_COLUMNS = ("frames", "faces", "frames_without_face", "faces_not_aligned", "faces_from")
+LISTED = ("id", "path", "label", "group", "source", "official_split", "status")
 
-_detector = None
-
-
-def start_detector(params):
-    """Build the detector and its models once; forked workers inherit them."""
-    global _detector
-    _detector = FaceDetector(params["face_detector"], params["detect_max_side"],
-                             params["small_faces"]).load()
+_cropper = None
 
 
-def reusable_sources(manifest):
-    """{fake's id: its source's id} for each fake whose source is a usable real video of the
-    same footage (frame count, size, frames kept): its faces are where the source's are."""
-    rows = manifest.to_dict("records")
-    reals = {r["path"]: r for r in rows if r["label"] == "real" and r["status"] == "ok"}
-    return {r["id"]: reals[r["source"]]["id"] for r in rows
-            if r["label"] == "fake" and r["status"] == "ok" and r["source"] in reals
-            and all(r[key] == reals[r["source"]][key] for key in SAME_FOOTAGE)}
+def start_cropper(params):
+    """Build the cropper and its detector's models once; forked workers inherit them."""
+    global _cropper
+    _cropper = VideoCropper(params)
+    _cropper.detector.load()
+
+
+def sources_of(videos):
+    """{fake's id: its source's id} for each fake whose source is a listed real video that
+    can be read: it may be the same footage, and its faces then be where the source's are."""
+    reals = {v["path"]: v["id"] for v in videos if v["label"] == "real" and v["status"] == "ok"}
+    return {v["id"]: reals[v["source"]] for v in videos
+            if v["label"] == "fake" and v["status"] == "ok" and v["source"] in reals}
+
+
+def largest_first(jobs, data_dir):
+    """The jobs, their videos' files largest first: the longest decodes start first, so no
+    worker is left with one at the end while the others wait."""
+    def size(job):
+        try:
+            return os.stat(Path(data_dir) / job[0]["path"]).st_size
+        except OSError:
+            return 0
+    return sorted(jobs, key=lambda job: -size(job))
 
 
 def detect_one(job):
-    """Crop the faces of one video to FACES_DIR: found in its frames, or given as its
-    source's (source_id, found faces) when it is a fake of the same footage.
+    """Read one video's sampled frames and crop its faces to FACES_DIR: found in its frames,
+    or given as its source's (source's row, found faces) when it is a fake of the same
+    footage.
 
-    Returns its row for data/faces.csv, with synthesize_fakes the row of its
-    self-blended fake (else None), and its faces without the crops.
+    Returns its row (the manifest's columns and faces.csv's), with synthesize_fakes
+    the row of its self-blended fake (else None), and its faces without the crops.
     """
     row, params, source = job
-    row = dict(row, frames=0, faces=0, frames_without_face=0, faces_not_aligned=0, faces_from="")
-    if row["status"] != "ok":
+    row = dict(row, fps=0.0, frame_count=0, width=0, height=0, duration=0.0, frames_kept=0,
+               sha256="", frames=0, faces=0, frames_without_face=0, faces_not_aligned=0,
+               faces_from="")
+    if row["status"] != "ok":  # refused when listed, and warned about there
         return row, None, None
-    indices, frames = load_frames(FRAMES_DIR / f"{row['id']}.npz")
-    if source:
-        row["faces_from"], found = source
+    path = Path(params["data_dir"]) / row["path"]
+    try:
+        indices, frames, info = _cropper.frames(path)
+        row.update(info, frames_kept=len(frames), sha256=file_digest(path))
+    except (SkipInput, cv2.error, OSError) as e:  # the input's fault: recorded, the others go on
+        row["status"] = f"error: {e}"
+        log.warning(f"{row['path']}: {e}; skipped")
+        return row, None, None
+    if source and all(row[key] == source[0][key] for key in SAME_FOOTAGE):
+        found = source[1]
+        row["faces_from"] = source[0]["id"]
     else:
-        found = find_faces(_detector, indices, frames, params["faces_per_frame"])
-    faces = crop_faces(indices, frames, found, params["face_margin"], params["face_size"],
-                       params["face_align"])
+        found = _cropper.find(indices, frames)
+    faces = _cropper.crop(indices, frames, found)
     row.update(frames=len(frames), faces=len(faces["crops"]),
                faces_not_aligned=int((~faces["aligned"]).sum()) if params["face_align"] else 0,
                frames_without_face=int(faces["frames_without_face"]))
@@ -96,7 +127,8 @@ def detect_one(job):
         row["status"] = "no_face"
         log.warning(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
         return row, None, None
-    save_faces(row["id"], faces, params["frame_format"], params["jpeg_quality"])
+    # A write the machine refuses raises MachineError: the stage stops, the input is not blamed.
+    _cropper.save(row["id"], faces, FACES_DIR)
     fake = synthesize_fake(row, faces, params) \
         if params["synthesize_fakes"] and row["label"] == "real" else None
     return row, fake, found
@@ -115,7 +147,7 @@ def synthesize_fake(row, faces, params):
     faces["crops"] = np.stack([self_blend(crop, (low, low, high, high), blend)
                                for crop in faces["crops"]])
     fake = dict(row, id=row["id"] + SELF_BLENDED, path=f"{row['path']}#sbi", label="fake")
-    save_faces(fake["id"], faces, params["frame_format"], params["jpeg_quality"])
+    _cropper.save(fake["id"], faces, FACES_DIR)
     return fake
 
 
@@ -131,32 +163,47 @@ def summary(table):
                 faces_not_aligned=int(table["faces_not_aligned"].sum()))
 
 
+def in_order(videos, results):
+    """results (of detect_one, in any order) in the order of videos."""
+    by_id = {row["id"]: (row, fake) for row, fake, _ in results}
+    return [by_id[v["id"]] for v in videos]
+
+
+def manifest_row(row):
+    """The manifest's columns of detect_one's row: the video, what was found aside; its
+    status is the video's (a video without a face is a readable one)."""
+    video = {key: row[key] for key in (*LISTED, *VIDEO_COLUMNS)}
+    return dict(video, status="ok" if row["status"] == "no_face" else row["status"])
+
+
 def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = read_params(PARAMS + ("workers",))  # workers: how to run, not what; no DVC param
 
-    manifest = read_table(MANIFEST)
-    params.update(read_settings(FRAME_SETTINGS, FRAME_KEYS))  # crops are stored as frames are
-    videos = manifest[["id", "path", "label", "group", "source", "official_split", "status"]
-                      ].to_dict("records")
-    source_of = reusable_sources(manifest) if params["reuse_source_faces"] else {}
+    videos = list_videos(params["data_dir"], params["dataset"], params["ff_compression"],
+                         params["ff_methods"])
+    videos.insert(0, "id", assign_ids(videos["path"].tolist()))
+    videos = videos[list(LISTED)].to_dict("records")
+    source_of = sources_of(videos) if params["reuse_source_faces"] else {}
 
     cv2.setNumThreads(1)  # one video per core already
-    start_detector(params)
+    start_cropper(params)
     FACES_DIR.mkdir(parents=True, exist_ok=True)
-    first = parallel_map(detect_one, [(v, params, None) for v in videos
-                                      if v["id"] not in source_of],
+    jobs = [(v, params, None) for v in videos if v["id"] not in source_of]
+    first = parallel_map(detect_one, largest_first(jobs, params["data_dir"]),
                          params["workers"], desc="detect_faces", writes_to=[FACES_DIR])
-    found = {row["id"]: faces for row, _, faces in first if faces is not None}
-    reusing = [(v, params, (source_of[v["id"]], found[source_of[v["id"]]])
-                if source_of[v["id"]] in found else None) for v in videos if v["id"] in source_of]
-    second = parallel_map(detect_one, reusing, params["workers"], writes_to=[FACES_DIR],
-                          desc="detect_faces, fakes on their sources' faces") if reusing else []
-    by_id = {row["id"]: (row, fake) for row, fake, _ in first + second}
-    rows = [by_id[v["id"]][0] for v in videos]
-    synthesized = [by_id[v["id"]][1] for v in videos if by_id[v["id"]][1]]
+    sources = {row["id"]: (row, faces) for row, _, faces in first if faces is not None}
+    jobs = [(v, params, sources.get(source_of[v["id"]])) for v in videos if v["id"] in source_of]
+    second = parallel_map(detect_one, largest_first(jobs, params["data_dir"]),
+                          params["workers"], writes_to=[FACES_DIR],
+                          desc="detect_faces, fakes of their sources' footage") if jobs else []
+    rows, synthesized = zip(*in_order(videos, first + second))
+    synthesized = [fake for fake in synthesized if fake]
 
-    write_text_atomic(FACES_TABLE, pd.DataFrame(rows + synthesized).to_csv(index=False))
+    write_text_atomic(MANIFEST, pd.DataFrame(map(manifest_row, rows)).to_csv(index=False))
+    faces_table = pd.DataFrame([{key: r[key] for key in (*LISTED, *FACE_COLUMNS)}
+                                for r in (*rows, *synthesized)])
+    write_text_atomic(FACES_TABLE, faces_table.to_csv(index=False))
     counts = summary(pd.DataFrame(rows))
     counts["videos_on_source_faces"] = int(sum(bool(row["faces_from"]) for row in rows))
     if params["synthesize_fakes"]:
@@ -169,7 +216,10 @@ def main(argv=None):
              f"{counts['faces']} faces in {counts['frames']} frames "
              f"({counts['frames_without_face']} frames without a face; "
              f"{counts['videos_on_source_faces']} fakes cropped where their source's faces are"
-             f"{aligned}){blended}")
+             f"{aligned}){blended} -> {FACES_DIR}, {FACES_TABLE}, {MANIFEST}")
+    if counts["videos_failed"] == counts["videos"]:
+        raise DataError("no usable video: every input failed "
+                        "(see the warnings above and data/manifest.csv)")
     if not counts["videos_with_faces"]:
         raise DataError("no face found in any video (see data/faces.csv)")
 

@@ -14,6 +14,7 @@ cross-dataset ones.
 import argparse
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -34,7 +35,6 @@ from stages.common import (
 )
 from stages.crops import VideoCropper
 from stages.datasets import assign_ids, list_videos
-from stages.faces import save_faces
 from stages.params import Preprocessing, read_params, run_stage
 
 PARAMS = ("eval_sets", "data_dir", "ff_compression", "ff_methods")
@@ -82,7 +82,7 @@ def crop_one(job):
         row["same_as"] = _training.get(file_digest(path), "")
         if row["same_as"]:
             return row
-        indices, frames = _cropper.frames(path)
+        indices, frames, _ = _cropper.frames(path)
     except (SkipInput, cv2.error, OSError) as e:
         log.warning(f"{row['path']}: {e}; skipped")
         return dict(row, status=f"error: {e}")
@@ -91,7 +91,7 @@ def crop_one(job):
     if not row["faces"]:
         log.warning(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
         return dict(row, status="no_face")
-    save_faces(row["id"], faces, _cropper.prep.frame_format, _cropper.prep.jpeg_quality, out)
+    _cropper.save(row["id"], faces, out)
     return row
 
 
@@ -107,7 +107,7 @@ def main(argv=None):
     videos = list_videos(folder, "auto", params["ff_compression"], params["ff_methods"])
     videos.insert(0, "id", assign_ids(videos["path"].tolist()))
     global _cropper, _training
-    _cropper = VideoCropper(prep)  # forked workers inherit both; models load on first use
+    _cropper = VideoCropper(asdict(prep))  # forked workers inherit both; models load on first use
     _training = training_videos()
     out = EVAL_DIR / name
     out.mkdir(parents=True, exist_ok=True)

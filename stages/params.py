@@ -148,12 +148,12 @@ RULES = {
     "demo_height": (integer, lambda v: 64 <= v <= 4096 and v % 2 == 0,
                     "use an even integer in 64..4096 (the mp4v codec needs even sizes)"),
     "demo_seed": between(integer, 0, SEED_MAX, f"use an integer in 0..{SEED_MAX}"),
-    # extract_frames
+    # detect_faces: the frames
     "frames_per_video": between(integer, 1, None, "use an integer >= 1"),
     "frame_max_side": between(integer, 32, None, "use an integer >= 32"),
     "frame_format": choice(*FRAME_FORMATS),
     "jpeg_quality": between(integer, 1, 100, "use an integer in 1..100"),
-    # detect_faces
+    # detect_faces: the faces
     "face_detector": choice(*DETECTORS),
     "detect_max_side": between(integer, 64, None, "use an integer >= 64"),
     "small_faces": (boolean, always, "use true or false"),
@@ -309,10 +309,11 @@ FACE_KEYS = ("face_detector", "detect_max_side", "small_faces", "face_align", "f
 
 @dataclass(frozen=True)
 class Preprocessing:
-    """How a video becomes the model's input: frame sampling and storage, face crops, image size.
+    """How a video becomes the model's input: frame sampling, face crops and their storage,
+    image size.
 
-    extract_frames records the frame settings, detect_faces adds the face
-    settings, train the image size; check reads them back beside the model.
+    detect_faces records the frame and face settings, train adds the image size;
+    check and eval_faces read them back beside the model.
     """
     frames_per_video: int
     frame_max_side: int

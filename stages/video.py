@@ -1,4 +1,4 @@
-"""Reading videos: sampling their frames, and storing frames compactly."""
+"""Reading videos: decoding only the frames sampled."""
 import errno
 import os
 import stat
@@ -12,8 +12,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from stages.codec import pack, unpack  # noqa: E402
-from stages.common import SkipInput, atomic_path  # noqa: E402
+from stages.common import SkipInput  # noqa: E402
 
 # OpenCV's own lines about it ("[ERROR:0@...] global cap_ffmpeg_impl.hpp ... open Could
 # not find decoder", "[ WARN:0@...]") go too, all but fatal ones. OpenCV reads its level,
@@ -131,20 +130,3 @@ def read_sampled_frames(path, k, max_side):
         raise SkipInput("no frame could be decoded (truncated or corrupt)" if reported or count
                         else "no video frames (audio-only or corrupt)")
     return np.array(indices, dtype=np.int64), frames, info
-
-
-# ---- storing frames: one file per video ----------------------------------------
-
-def save_frames(path, indices, frames, fmt, quality):
-    """Write one .npz holding a video's compressed frames; return its size in bytes."""
-    offsets, data = pack(frames, fmt, quality)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, indices=indices, offsets=offsets, data=data)
-    return Path(path).stat().st_size
-
-
-def load_frames(path):
-    """(indices, BGR frames) from a file written by save_frames."""
-    with np.load(path) as z:
-        return z["indices"], unpack(z["offsets"], z["data"])

@@ -170,7 +170,7 @@ def test_celeb_df_identities_sources_and_official_test_list(tmp_path):
     assert splits[["YouTube-real/00001.mp4", "Celeb-synthesis/id2_id3_0000.mp4",
                    "Celeb-real/id2_0000.mp4"]].tolist() == ["test"] * 3
     assert splits["Celeb-real/id0_0000.mp4"] == "train"
-    # listed for test but not downloaded: a row, which extract_frames records as not found
+    # listed for test but not downloaded: a row, which detect_faces records as not found
     assert table.loc["Celeb-real/id9_0000.mp4", "official_split"] == "test"
 
 
@@ -386,7 +386,7 @@ def test_a_faceforensics_download_goes_through_to_its_official_split(project):
                        n_frames=4, face_height=height)
     face_video(root / "original_sequences/youtube/c23/videos/030.mp4", n_frames=4)
     set_params(project, frames_per_video=2)
-    for stage in ("extract_frames", "detect_faces", "split"):
+    for stage in ("detect_faces", "split"):
         run(f"python -m stages.{stage}", project)
 
     split = pd.read_csv(project / "data/split.csv", dtype=str).set_index("path")
@@ -409,7 +409,7 @@ def test_special_files_named_like_videos_are_listed_without_being_opened(tmp_pat
     touch(tmp_path, "fake/f.mp4")
     table = promptly(lambda: list_videos(tmp_path))
     assert table["path"].tolist() == ["real/pipe.mp4", "real/zero.mp4", "fake/f.mp4"]
-    for name in ("pipe.mp4", "zero.mp4"):  # which extract_frames records
+    for name in ("pipe.mp4", "zero.mp4"):  # which detect_faces records
         assert file_problem(tmp_path / "real" / name).startswith("not a regular file")
 
 

@@ -36,8 +36,14 @@ def test_stage_params_are_the_keys_its_code_reads(stage):
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_stage_deps_are_the_modules_its_code_imports(stage):
-    code = {d for d in STAGES[stage]["deps"] if d.startswith("stages/")}
+    code = {d for d in STAGES[stage]["deps"] if d.startswith("stages/") and d.endswith(".py")}
     assert code == project_imports(f"stages.{stage}")
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_stages_that_detect_faces_depend_on_the_saved_hog_detector(stage):
+    detects = "stages/crops.py" in project_imports(f"stages.{stage}")
+    assert ("stages/frontal_face_hog.svm" in STAGES[stage]["deps"]) == detects
 
 
 @pytest.mark.parametrize("how_to_run", ["workers", "log_level"])

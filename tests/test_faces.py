@@ -7,6 +7,7 @@ import pytest
 from stages.faces import (
     CASCADES,
     FACE_TEMPLATE,
+    FRONTAL_FACE_HOG,
     NO_LANDMARKS,
     FaceDetector,
     align_face,
@@ -240,6 +241,12 @@ def test_the_people_seen_most_are_kept_and_each_crop_knows_its_track():
 def dark_frame(width=640, height=360, face_height=150):
     frame, drawn = face_frame(width, height, face_height)
     return dim_room(frame, face_height), drawn
+
+
+def test_the_saved_hog_detector_is_dlibs_own(tmp_path):
+    import dlib
+    dlib.get_frontal_face_detector().save(str(tmp_path / "hog.svm"))
+    assert (tmp_path / "hog.svm").read_bytes() == FRONTAL_FACE_HOG.read_bytes()
 
 
 def test_a_dim_room_defeats_hog_and_the_cascade_falls_back_to_mtcnn(cascade):

@@ -93,7 +93,7 @@ def test_settings_files_are_validated_like_params(tmp_path):
 
 @pytest.mark.parametrize("stage,key,value", [
     ("split", "split_seed", -1), ("split", "test_size", "a quarter"),
-    ("extract_frames", "data_dir", "~/videos"), ("detect_faces", "face_margin", "wide")])
+    ("detect_faces", "data_dir", "~/videos"), ("detect_faces", "face_margin", "wide")])
 def test_stages_stop_with_one_line_before_any_work(project, stage, key, value):
     set_params(project, **{key: value})
     done = run(f"python -m stages.{stage}", project, check=False)

@@ -32,7 +32,6 @@ def test_detect_faces_adds_a_self_blended_fake_per_real_video(project):
     face_video(videos / "real" / "a-sbi.mp4", face_height=110)  # a user's name like a derived id
     set_params(project, frames_per_video=3, synthesize_fakes=True,
                frame_format="png")  # lossless crops: pixels outside the blend stay equal
-    run("python -m stages.extract_frames", project)
     detect = run("python -m stages.detect_faces", project)
     assert "3 self-blended fakes" in detect.stderr
 

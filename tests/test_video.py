@@ -1,4 +1,4 @@
-"""Reading videos: frame sampling, storage."""
+"""Reading videos: frame sampling; the images' storage."""
 import os
 import struct
 import subprocess
@@ -9,14 +9,9 @@ import numpy as np
 import pytest
 
 import stages.video
-from stages.codec import as_stored
+from stages.codec import pack, unpack
 from stages.common import SkipInput
-from stages.video import (
-    load_frames,
-    read_sampled_frames,
-    sample_indices,
-    save_frames,
-)
+from stages.video import read_sampled_frames, sample_indices
 from tests.conftest import ROOT
 from tests.synth import write_video
 
@@ -84,17 +79,14 @@ def test_missing_file(tmp_path):
         read_sampled_frames(tmp_path / "nope.mp4", 4, 640)
 
 
-def test_png_storage_is_lossless_and_jpeg_close(tmp_path):
-    frames = [np.random.default_rng(i).integers(0, 255, (48, 64, 3), np.uint8) for i in range(3)]
-    size = save_frames(tmp_path / "v.npz", np.arange(3), frames, "png", 95)
-    indices, back = load_frames(tmp_path / "v.npz")
-    assert size == (tmp_path / "v.npz").stat().st_size
-    assert indices.tolist() == [0, 1, 2] and all((a == b).all() for a, b in zip(frames, back))
-    smooth = [cv2.GaussianBlur(f, (9, 9), 3) for f in frames]
-    save_frames(tmp_path / "j.npz", np.arange(3), smooth, "jpg", 95)
-    _, jpeg = load_frames(tmp_path / "j.npz")
+def test_png_storage_is_lossless_and_jpeg_close():
+    images = [np.random.default_rng(i).integers(0, 255, (48, 64, 3), np.uint8) for i in range(3)]
+    offsets, data = pack(images, "png", 95)
+    assert offsets[-1] == len(data) and len(offsets) == 4
+    assert all((a == b).all() for a, b in zip(images, unpack(offsets, data)))
+    smooth = [cv2.GaussianBlur(f, (9, 9), 3) for f in images]
+    jpeg = unpack(*pack(smooth, "jpg", 95))
     assert all(np.abs(a.astype(int) - b).mean() < 3 for a, b in zip(smooth, jpeg))
-    assert all((a == b).all() for a, b in zip(jpeg, as_stored(smooth, "jpg", 95)))
 
 
 def test_over_reported_length_is_sampled_over_the_real_frames(tmp_path, monkeypatch):
