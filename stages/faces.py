@@ -32,8 +32,9 @@ MTCNN_THRESHOLDS = [0.6, 0.7, 0.8]  # its three networks' (P, R, O) face probabi
 # and a zoom or a step towards the camera changes its size up to threefold.
 MAX_SHIFT, MAX_RESIZE = 1.0, 3.0
 # A face seen in the previous sample is searched for near where it was, at the scale that
-# makes it 100 px (HOG finds faces from 80 px); the whole frame every 4th sample.
-TRACKED_FACE_SIDE, FULL_SEARCH_EVERY = 100, 4
+# makes it 100 px (HOG finds faces from 80 px); the whole frame every 16th sample once the
+# people wanted (faces_per_frame) are all seen, every 4th while some are still missing.
+TRACKED_FACE_SIDE, FULL_SEARCH_EVERY, LOOKING_SEARCH_EVERY = 100, 16, 4
 MIN_SEARCH_SIDE = 24  # px: a square smaller than this at its scale is not searched
 SAME_PERSON = 0.6  # dlib's face descriptors closer than this are one person's (dlib's own rule)
 
@@ -119,12 +120,13 @@ class FaceDetector:
         largest first. Missing landmarks are NaN; the score is the detector's own."""
         return self.detect_frames([frame])[0]
 
-    def detect_frames(self, frames):
-        """detect's faces for each of a video's frames (in the order sampled)."""
+    def detect_frames(self, frames, people=1):
+        """detect's faces for each of a video's frames (in the order sampled), looking for
+        newcomers more often while fewer than people faces are seen."""
         found, tried = [[] for _ in frames], [set() for _ in frames]
         for method, max_side, upsample in self.passes:
             if max_side:
-                self._tracked_pass(method, max_side, frames, found, tried)
+                self._tracked_pass(method, max_side, frames, found, tried, people)
                 continue
             while True:  # at full size, again where a face found makes a neighbour expected
                 todo = [i for i in frames_to_search(found)
@@ -136,10 +138,11 @@ class FaceDetector:
                     found[i] = largest_first(self._faces_at(method, frames[i], 1.0, upsample))
         return found
 
-    def _tracked_pass(self, method, max_side, frames, found, tried):
+    def _tracked_pass(self, method, max_side, frames, found, tried, people):
         """Fill the frames still without a face with one detector's faces: searched for
         near the previous frame's faces (_faces_near), or in the whole frame at
-        max_side every FULL_SEARCH_EVERY frames and wherever the search near them
+        max_side every FULL_SEARCH_EVERY frames (LOOKING_SEARCH_EVERY while the previous
+        frame has fewer than people faces) and wherever the search near them
         finds fewer faces than the previous frame had. A face the whole frame shows
         near none of the previous frame's is followed back through the frames
         searched only near others since. tried records the scales at which each
@@ -150,8 +153,9 @@ class FaceDetector:
                 near_only = []
                 continue
             scale = scale_for(frame, max_side)
-            previous = found[i - 1] if i % FULL_SEARCH_EVERY \
-                and frames[i - 1].shape == frame.shape else []
+            before = found[i - 1] if i and frames[i - 1].shape == frame.shape else []
+            every = FULL_SEARCH_EVERY if len(before) >= people else LOOKING_SEARCH_EVERY
+            previous = before if i % every else []
             faces = self._faces_near(method, frame, [face[0] for face in previous], scale)
             if faces is not None and len(faces) >= len(previous) > 0:
                 found[i] = largest_first(faces)
@@ -481,7 +485,8 @@ def median_box(boxes):
 
 def find_faces(detector, indices, frames, max_tracks=1):
     """Detect every face, then keep the people seen most (kept_people's arrays)."""
-    return kept_people(detector, indices, frames, detector.detect_frames(frames), max_tracks)
+    return kept_people(detector, indices, frames, detector.detect_frames(frames, max_tracks),
+                       max_tracks)
 
 
 def kept_people(detector, indices, frames, found, max_tracks=1):

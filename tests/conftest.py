@@ -1,4 +1,12 @@
-"""Fixtures: a throw-away copy of the project, and a runner for its commands."""
+"""Fixtures: a throw-away copy of the project, and a runner for its commands; the tiers.
+
+A test is an integration test (marked `integration`) when it, or a fixture it
+uses, starts a process: a stage run as `python -m stages.X`, the real `dvc`,
+the installed command, a browser. The others are unit tests, the fast tier that
+a bare `python -m pytest` runs (pyproject.toml's addopts); `-m integration`
+runs the rest and `-m ""` both (the README's command, and CI's).
+"""
+import inspect
 import json
 import os
 import shutil
@@ -14,6 +22,27 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+
+STARTS_A_PROCESS = ("run(", "run_killed(", "subprocess.", "Popen(", "sync_playwright")
+
+
+def starts_a_process(func):
+    """Whether func's own code starts a process (by this module's helpers or directly)."""
+    try:
+        source = inspect.getsource(func)
+    except (OSError, TypeError):
+        return False
+    return any(call in source for call in STARTS_A_PROCESS)
+
+
+def pytest_collection_modifyitems(items):
+    """Mark the tests that start processes, themselves or through their fixtures."""
+    for item in items:
+        fixtures = item._fixtureinfo.name2fixturedefs.values()
+        funcs = [item.function] + [defs[-1].func for defs in fixtures]
+        if any(starts_a_process(func) for func in funcs):
+            item.add_marker(pytest.mark.integration)
 
 
 def command_env(cwd):

@@ -147,7 +147,7 @@ class GivenFaces:
         self.names = sorted({"person", *(identity or {}).values()})
         self.identity = identity or {}
 
-    def detect_frames(self, frames):
+    def detect_frames(self, frames, people=1):
         return self.found
 
     def descriptor(self, frame, box):
@@ -327,7 +327,7 @@ def test_a_tracked_face_is_searched_near_where_it_was_and_a_newcomer_followed_ba
     detector = FaceDetector("hog", 640, small_faces=False)
     whole = [detector.detect(frame) for frame in frames]
     searches = recorded_searches(detector, monkeypatch)
-    tracked = detector.detect_frames(frames)
+    tracked = detector.detect_frames(frames, people=2)
     wholes = [k for k, search in enumerate(searches) if search[3] == (1080, 1920)]
     assert len(wholes) == 2  # frames 0 and 4; the rest near the faces, at their own scale
     assert all(search[1] < 0.32 for search in searches if search[3] != (1080, 1920))
@@ -335,6 +335,18 @@ def test_a_tracked_face_is_searched_near_where_it_was_and_a_newcomer_followed_ba
     for faces, alone in zip(tracked, whole):
         for face in faces:
             assert min(shift(face[0], other[0]) for other in alone) < 0.1
+
+
+def test_the_whole_frame_is_searched_less_often_once_the_people_wanted_are_seen(monkeypatch):
+    frames = [face_frame(1920, 1080, 400, (400 + 50 * i, 540))[0] for i in range(18)]
+    detector = FaceDetector("hog", 640, small_faces=False)
+    searches = recorded_searches(detector, monkeypatch)
+    for people, wholes in ((1, [0, 16]), (2, [0, 4, 8, 12, 16])):
+        searches.clear()
+        found = detector.detect_frames(frames, people)
+        assert all(len(faces) == 1 for faces in found)
+        whole = [search for search in searches if search[3] == (1080, 1920)]
+        assert len(whole) == len(wholes), people
 
 
 def test_the_search_near_faces_survives_frames_of_another_size_and_faces_off_the_edge():
