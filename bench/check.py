@@ -97,7 +97,7 @@ def main():
     print(f"clip {args.clip}: {result['frames_sampled']} frames sampled, {crops} faces, "
           f"{args.img_size} px")
     print(f"model load + first call      {load:7.2f} s (once per check command)")
-    print(f"decode (sample + JPEG trip)  {timing['decode']:7.2f} s")
+    print(f"decode (sampled frames)      {timing['decode']:7.2f} s")
     print(f"face detection + crops       {timing['faces']:7.2f} s")
     print(f"model inference              {timing['model']:7.2f} s  ({crops / timing['model']:.2f} images/s)")
     print(f"bare model.predict           {bare:7.2f} s  ({crops / bare:.2f} images/s)")
