@@ -28,7 +28,7 @@ from bench.preprocess import make_clips  # noqa: E402
 
 def recipe(img_size, frames):
     """The preprocessing train would save: params.yaml's settings at the recipe's sizes."""
-    from stages.params import Preprocessing
+    from deepfake_dvc.params import Preprocessing
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params.update(frames_per_video=frames, face_size=img_size, img_size=img_size)
     return Preprocessing(**{key: params[key] for key in Preprocessing.__dataclass_fields__})
@@ -36,7 +36,7 @@ def recipe(img_size, frames):
 
 def demo_card(path, model, preprocessing):
     """A model card as evaluate writes it (a demo model's, temperature 1.7) for a model."""
-    from stages.calibration import Decision, write_card
+    from deepfake_dvc.calibration import Decision, write_card
     per_class = dict(real=12, fake=12)
     training = dict(data=dict(data_dir="data/demo", demo=True,
                               videos=dict(train=per_class, val=per_class, test=per_class),
@@ -58,9 +58,9 @@ def main():
         make_clips(work / "clips", 1)
         args.clip = str(work / "clips" / "real" / "clip00.mp4")
 
-    from stages.calibration import calibrate, load_card, video_probability
-    from stages.check import Checker
-    from stages.model import build_model, prepare_images, save_model
+    from deepfake_dvc.calibration import calibrate, load_card, video_probability
+    from deepfake_dvc.inference import Checker
+    from deepfake_dvc.model import build_model, prepare_images, save_model
     save_model(build_model(args.img_size), work / "model.keras")
     recipe(args.img_size, args.frames).save(work / "preprocessing.json")
     files = (work / "model.keras", work / "preprocessing.json")

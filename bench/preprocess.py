@@ -48,10 +48,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from stages.common import FACES_TABLE, worker_count  # noqa: E402
-from stages.datasets import list_videos  # noqa: E402
-from stages.faces import FaceDetector, kept_people  # noqa: E402
-from stages.video import read_sampled_frames, sample_indices  # noqa: E402
+from deepfake_dvc.datasets import list_videos  # noqa: E402
+from deepfake_dvc.faces import FaceDetector, kept_people  # noqa: E402
+from deepfake_dvc.parallel import worker_count  # noqa: E402
+from deepfake_dvc.paths import FACES_TABLE  # noqa: E402
+from deepfake_dvc.video import read_sampled_frames, sample_indices  # noqa: E402
 from tests.synth import dim_room, face_frame, paste_face, write_video  # noqa: E402
 
 

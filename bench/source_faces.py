@@ -2,7 +2,7 @@
 
     python bench/source_faces.py             # 4 pairs of 5-second 1080p clips, 32 frames each
 
-Each fake is its real clip with the face self-blended (stages.blend), listed
+Each fake is its real clip with the face self-blended (deepfake_dvc.blend), listed
 in labels.csv with the real clip as its group, as DFDC's `original` does.
 detect_faces runs twice in the same run, with reuse_source_faces false
 (every video searched) and true (fakes cropped where their source's faces
@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.preprocess import timed, working_dir  # noqa: E402
+from deepfake_dvc.blend import random_blend, self_blend  # noqa: E402
 from stages import detect_faces  # noqa: E402
-from stages.blend import random_blend, self_blend  # noqa: E402
 from tests.synth import face_frame, write_video  # noqa: E402
 
 CV_THREADS = cv2.getNumThreads()  # OpenCV's default in a fresh process

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.preprocess import make_clips, ours, working_dir  # noqa: E402
-from stages.common import FACES_DIR  # noqa: E402
-from stages.faces import load_faces  # noqa: E402
+from deepfake_dvc.faces import load_faces  # noqa: E402
+from deepfake_dvc.paths import FACES_DIR  # noqa: E402
 
 
 def raw_bytes(video_id):

@@ -8,7 +8,7 @@ and decoded by TensorFlow's ops), and the same crops as raw pixels read through
 tf.numpy_function (the format and reader before compact crops). Measured in one
 run, in images per second:
 
-  pipeline alone   one epoch of stages.model.crop_dataset (reading, decoding,
+  pipeline alone   one epoch of deepfake_dvc.model.crop_dataset (reading, decoding,
                    shuffling, flips, resizing, preprocess_input), no model;
   old pipeline     the same over raw crops read by np.load in tf.numpy_function;
   model            one training epoch on the images already preprocessed in memory;
@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from stages.faces import crop_face, load_crops, save_faces  # noqa: E402
+from deepfake_dvc.faces import crop_face, load_crops, save_faces  # noqa: E402
 from tests.synth import face_frame  # noqa: E402
 
 
@@ -58,7 +58,7 @@ def old_dataset(paths, labels, img_size, batch_size):
     """The reader before compact crops: raw crops loaded by np.load in tf.numpy_function."""
     import tensorflow as tf
 
-    from stages.model import prepare_images
+    from deepfake_dvc.model import prepare_images
     face_size = np.load(paths[0])["crops"].shape[1]
 
     def video_crops(path, label):
@@ -103,7 +103,13 @@ def main():
 
     import keras
 
-    from stages.model import augmenter, build_model, crop_dataset, learning_rate, prepare_images
+    from deepfake_dvc.model import (
+        augmenter,
+        build_model,
+        crop_dataset,
+        learning_rate,
+        prepare_images,
+    )
 
     rng = np.random.default_rng(0)
     paths, raw_paths = write_crop_files(Path(tempfile.mkdtemp(prefix="bench_input_")),

@@ -1,8 +1,8 @@
 """DVC stage detect_faces: labelled videos in, face crops (one file per video) out.
 
-Reads data_dir (any layout of stages.datasets: real/ and fake/ subfolders,
+Reads data_dir (any layout of deepfake_dvc.datasets: real/ and fake/ subfolders,
 labels.csv, DFDC, FaceForensics++, Celeb-DF), decodes each video's sampled
-frames and finds, tracks and crops their faces in memory (stages.crops, the
+frames and finds, tracks and crops their faces in memory (deepfake_dvc.crops, the
 way eval_faces and check do). Writes data/manifest.csv (one row per input
 video: its label, group, source (the real footage a fake was made from),
 official split, what its container holds and its SHA-256, so that an
@@ -14,7 +14,7 @@ status ok, no_face or the error, for the split stage), data/faces/settings.json
 metrics/faces.json. A video that cannot be read is recorded and the others go
 on; a file the machine cannot write (no space, no permission) stops the stage.
 With synthesize_fakes, each real video with faces also gets a self-blended
-fake <id>+sbi (stages.blend on its crops), labelled fake in the real one's
+fake <id>+sbi (deepfake_dvc.blend on its crops), labelled fake in the real one's
 group and split.
 With reuse_source_faces, a fake made from a real video of the data (its
 source: DFDC's `original`, a labels.csv group naming a video, FaceForensics++'s
@@ -36,25 +36,16 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from stages.blend import random_blend, self_blend
-from stages.common import (
-    FACE_SETTINGS,
-    FACES_DIR,
-    FACES_METRICS,
-    FACES_TABLE,
-    MANIFEST,
-    SELF_BLENDED,
-    DataError,
-    SkipInput,
-    file_digest,
-    log,
-    parallel_map,
-    write_json,
-    write_text_atomic,
-)
-from stages.crops import VideoCropper
-from stages.datasets import assign_ids, list_videos
-from stages.params import FACE_KEYS, FRAME_KEYS, read_params, run_stage, write_settings
+from deepfake_dvc.blend import random_blend, self_blend
+from deepfake_dvc.crops import VideoCropper
+from deepfake_dvc.datasets import assign_ids, list_videos
+from deepfake_dvc.errors import DataError, SkipInput
+from deepfake_dvc.files import file_digest, write_json, write_text_atomic
+from deepfake_dvc.labels import SELF_BLENDED
+from deepfake_dvc.log import log
+from deepfake_dvc.parallel import parallel_map
+from deepfake_dvc.params import FACE_KEYS, FRAME_KEYS, read_params, run_stage, write_settings
+from deepfake_dvc.paths import FACE_SETTINGS, FACES_DIR, FACES_METRICS, FACES_TABLE, MANIFEST
 
 PARAMS = ("data_dir", "dataset", "ff_compression", "ff_methods", *FRAME_KEYS, *FACE_KEYS,
           "synthesize_fakes", "reuse_source_faces")

@@ -2,7 +2,7 @@
 training data was.
 
 eval_sets in params.yaml names folders of other data (any layout of
-stages.datasets: FaceForensics++, Celeb-DF, DFDC, labels.csv, real/ and fake/);
+deepfake_dvc.datasets: FaceForensics++, Celeb-DF, DFDC, labels.csv, real/ and fake/);
 all of a set is test data. Each video goes through the frame sampling, face
 detection, alignment and cropping recorded in models/preprocessing.json.
 Writes data/eval/NAME/<id>.npz and data/eval/NAME/faces.csv (one row per
@@ -20,22 +20,14 @@ from pathlib import Path
 import cv2
 import pandas as pd
 
-from stages.common import (
-    EVAL_DIR,
-    MANIFEST,
-    PREPROCESSING,
-    ConfigError,
-    DataError,
-    SkipInput,
-    file_digest,
-    log,
-    parallel_map,
-    read_table,
-    write_text_atomic,
-)
-from stages.crops import VideoCropper
-from stages.datasets import assign_ids, list_videos
-from stages.params import Preprocessing, read_params, run_stage
+from deepfake_dvc.crops import VideoCropper
+from deepfake_dvc.datasets import assign_ids, list_videos
+from deepfake_dvc.errors import ConfigError, DataError, SkipInput
+from deepfake_dvc.files import file_digest, read_table, write_text_atomic
+from deepfake_dvc.log import log
+from deepfake_dvc.parallel import parallel_map
+from deepfake_dvc.params import Preprocessing, read_params, run_stage
+from deepfake_dvc.paths import EVAL_DIR, MANIFEST, PREPROCESSING
 
 PARAMS = ("eval_sets", "data_dir", "ff_compression", "ff_methods")
 

@@ -13,23 +13,14 @@ and plots/eval/NAME/roc.png.
 import argparse
 import sys
 
-from stages.calibration import load_card
-from stages.common import (
-    CARD,
-    EVAL_DIR,
-    EVAL_SETS_METRICS,
-    MODEL,
-    PLOTS_DIR,
-    PREPROCESSING,
-    ConfigError,
-    DataError,
-    log,
-    read_table,
-    write_json,
-    write_text_atomic,
-)
-from stages.evaluate import calibrated, confusion_png, headline, measured, roc_png, score
-from stages.params import Preprocessing, read_params, run_stage
+from deepfake_dvc.calibration import load_card
+from deepfake_dvc.errors import ConfigError, DataError
+from deepfake_dvc.files import read_table, write_json, write_text_atomic
+from deepfake_dvc.log import log
+from deepfake_dvc.params import Preprocessing, read_params, run_stage
+from deepfake_dvc.paths import CARD, EVAL_DIR, EVAL_SETS_METRICS, MODEL, PLOTS_DIR, PREPROCESSING
+from deepfake_dvc.plots import confusion_png, roc_png
+from deepfake_dvc.scoring import calibrated, headline, measured, score
 
 PARAMS = ("batch_size",)
 
@@ -51,7 +42,7 @@ def main(argv=None):
     decision, _ = load_card(CARD, MODEL, PREPROCESSING)
     img_size = Preprocessing.load(PREPROCESSING).img_size
 
-    from stages.model import load_classifier
+    from deepfake_dvc.model import load_classifier
     model = load_classifier(MODEL)
     frames, videos = calibrated(*score(model, videos, img_size, params["batch_size"], crops),
                                 decision)

@@ -16,11 +16,13 @@ import shutil
 import sys
 from pathlib import Path
 
-from stages.calibration import load_card
-from stages.common import (ConfigError, add_model_argument, add_verbosity, log, model_files,
-                           run_command, set_log_level, write_bytes_atomic, write_failed,
-                           write_json)
-from stages.params import Preprocessing
+from deepfake_dvc.calibration import load_card
+from deepfake_dvc.cli import add_model_argument, add_verbosity, run_command
+from deepfake_dvc.errors import ConfigError, write_failed
+from deepfake_dvc.files import write_bytes_atomic, write_json
+from deepfake_dvc.log import log, set_log_level
+from deepfake_dvc.params import Preprocessing
+from deepfake_dvc.paths import model_files
 
 FORMATS = {"saved_model": ("tf_saved_model", "saved_model"), "tflite": ("litert", "model.tflite")}
 
@@ -98,7 +100,7 @@ def main(argv=None):
 
     import keras
 
-    from stages.model import load_classifier
+    from deepfake_dvc.model import load_classifier
     model = load_classifier(model_path)
     single = keras.Model(model.inputs[0], model.outputs[0])  # one tensor in, one out
     out.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,13 @@ import sys
 
 import numpy as np
 
-from stages.calibration import load_card, scope_mark
-from stages.common import (
+from deepfake_dvc.calibration import load_card, scope_mark
+from deepfake_dvc.errors import DataError
+from deepfake_dvc.figures import new_figure, save_figure
+from deepfake_dvc.files import read_json, write_json
+from deepfake_dvc.log import log
+from deepfake_dvc.params import read_params, run_stage
+from deepfake_dvc.paths import (
     CARD,
     EVAL_SETS_METRICS,
     GENERALIZATION,
@@ -20,15 +25,8 @@ from stages.common import (
     PLOTS_DIR,
     PREPROCESSING,
     TEST_METRICS,
-    DataError,
-    log,
-    new_figure,
-    read_json,
-    save_figure,
-    write_json,
 )
-from stages.params import read_params, run_stage
-from stages.pictures import BANNER_RED, banner
+from deepfake_dvc.pictures import BANNER_RED, banner
 
 PARAMS = ("eval_sets", "data_dir")
 BARS = {"frame_auc": "frame ROC AUC", "video_auc": "video ROC AUC", "frame_acc": "frame accuracy",

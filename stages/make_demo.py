@@ -3,7 +3,7 @@
 Real clips film matplotlib's public-domain photo of Grace Hopper like footage:
 a background, smooth camera motion (pan, zoom, slight rotation), changing
 light and sensor noise, encoded as mp4v .mp4. Each fake is the same footage
-with the face self-blended frame by frame (stages.blend); with one identity
+with the face self-blended frame by frame (deepfake_dvc.blend); with one identity
 on hand there are no two-person swaps. Real and fake get identical motion,
 light, noise, size and encoding, so only the face differs.
 Writes data/demo/{real,fake}/clip_NN.mp4 and data/demo/labels.csv
@@ -19,17 +19,13 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from stages.blend import random_blend, self_blend
-from stages.common import (
-    DEMO_DIR,
-    LABELS_CSV,
-    DataError,
-    atomic_path,
-    log,
-    parallel_map,
-    write_text_atomic,
-)
-from stages.params import read_params, run_stage
+from deepfake_dvc.blend import random_blend, self_blend
+from deepfake_dvc.errors import DataError
+from deepfake_dvc.files import atomic_path, write_text_atomic
+from deepfake_dvc.log import log
+from deepfake_dvc.parallel import parallel_map
+from deepfake_dvc.params import read_params, run_stage
+from deepfake_dvc.paths import DEMO_DIR, LABELS_CSV
 
 PARAMS = ("demo_clips_per_class", "demo_frames", "demo_width", "demo_height", "demo_seed")
 FACE_PHOTO = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"

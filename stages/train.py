@@ -18,28 +18,31 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
-from stages.common import (
+from deepfake_dvc.errors import ConfigError
+from deepfake_dvc.faces import count_crops, faces_path
+from deepfake_dvc.figures import new_figure, save_figure
+from deepfake_dvc.files import read_table, write_json
+from deepfake_dvc.labels import LABEL_INDEX, SELF_BLENDED
+from deepfake_dvc.log import log
+from deepfake_dvc.params import (
+    FACE_KEYS,
+    FRAME_KEYS,
+    Preprocessing,
+    read_params,
+    read_settings,
+    run_stage,
+)
+from deepfake_dvc.paths import (
     CHECKPOINT,
     DEMO_DIR,
     FACE_SETTINGS,
-    LABEL_INDEX,
     MODEL,
     PLOTS_DIR,
     PREPROCESSING,
-    SELF_BLENDED,
     SPLIT,
     TRAIN_LIVE,
     TRAINING,
-    ConfigError,
-    log,
-    new_figure,
-    read_table,
-    save_figure,
-    write_json,
 )
-from stages.faces import count_crops, faces_path
-from stages.params import (FACE_KEYS, FRAME_KEYS, Preprocessing, read_params, read_settings,
-                           run_stage)
 
 PARAMS = ("data_dir", "train_seed", "weights", "img_size", "dropout", "bn_momentum", "lr", "lr_decay",
           "batch_size", "epochs", "target_accuracy", "keep_epoch", "class_weight", "augment_flip",
@@ -109,7 +112,7 @@ def compiled_model(params):
     the current distribution strategy and dtype policy."""
     import keras
 
-    from stages.model import build_model, learning_rate
+    from deepfake_dvc.model import build_model, learning_rate
     try:
         model = build_model(params["img_size"], params["weights"], params["dropout"],
                             params["bn_momentum"])
@@ -128,7 +131,7 @@ def float32_copy(model, params):
     """The trained weights in a float32 model on one device: what evaluate and check load."""
     import keras
 
-    from stages.model import build_model
+    from deepfake_dvc.model import build_model
     keras.mixed_precision.set_global_policy("float32")
     copy = build_model(params["img_size"], "none", params["dropout"], params["bn_momentum"])
     copy.set_weights(model.get_weights())
@@ -158,14 +161,13 @@ def main(argv=None):
     crop_labels = np.repeat(labels["train"], [count_crops(f) for f in files["train"]])
 
     # TensorFlow loads only now, after the parameters passed (its import takes seconds).
-    from stages.tensorflow_import import import_tensorflow
+    from deepfake_dvc.tensorflow_import import import_tensorflow
     tf = import_tensorflow()
     import keras
     from dvclive.keras import DVCLiveCallback
 
-    from dvclive import Live
-    from stages.checkpoint import Checkpoint, stage_fingerprint
-    from stages.model import (
+    from deepfake_dvc.checkpoint import Checkpoint, stage_fingerprint
+    from deepfake_dvc.model import (
         EpochProgress,
         KeepBestEpoch,
         StopAtAccuracy,
@@ -174,6 +176,7 @@ def main(argv=None):
         distribution,
         save_model,
     )
+    from dvclive import Live
 
     keras.utils.set_random_seed(params["train_seed"])
     tf.config.experimental.enable_op_determinism()

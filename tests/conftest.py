@@ -96,8 +96,9 @@ def set_params(project, **values):
 def copy_project(dest):
     """Copy the project's code and pipeline into dest (created); return dest."""
     dest.mkdir(parents=True)
-    shutil.copytree(ROOT / "stages", dest / "stages",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("deepfake_dvc", "stages"):
+        shutil.copytree(ROOT / package, dest / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("dvc.yaml", "params.yaml", ".gitignore", "metrics/eval/.gitkeep"):
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, dest / name)
@@ -145,9 +146,17 @@ def small_disk():
         subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
+@pytest.fixture(autouse=True)
+def command_console():
+    """The library's messages printed as its commands print them (one line each on stderr):
+    the library alone only has a NullHandler."""
+    from deepfake_dvc.log import install_console
+    install_console()
+
+
 @pytest.fixture
 def restore_log_level():
     """The stages' log level back at info after the test."""
     yield
-    from stages.common import set_log_level
+    from deepfake_dvc.log import set_log_level
     set_log_level("info")

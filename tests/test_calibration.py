@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from stages.calibration import (
+from deepfake_dvc.calibration import (
     UNCALIBRATED,
     Decision,
     calibrate,
@@ -17,7 +17,7 @@ from stages.calibration import (
     video_probability,
     write_card,
 )
-from stages.common import ConfigError
+from deepfake_dvc.errors import ConfigError
 
 
 def overconfident(temperature, n=4000, seed=0):

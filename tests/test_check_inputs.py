@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stages.common import ConfigError
-from stages.params import Preprocessing
+from deepfake_dvc.errors import ConfigError
+from deepfake_dvc.params import Preprocessing
 from tests.conftest import ROOT, run
 from tests.synth import face_video
 
@@ -148,7 +148,7 @@ def test_an_empty_video_argument_is_refused_not_taken_for_the_current_folder(pro
 
 
 def test_a_card_of_another_model_is_refused_naming_both_files(project):
-    from stages.calibration import Decision, write_card
+    from deepfake_dvc.calibration import Decision, write_card
     from tests.test_calibration import training
     model = model_dir(project / "m", b"this model")
     other = model_dir(project / "o", b"another model")
@@ -171,8 +171,8 @@ def test_a_users_file_where_the_csvs_warning_goes_is_refused_before_the_model_lo
 
 def scoped(kind):
     """The model scope check's results carry: a demo card's, a full card's, or no card's."""
-    from stages.calibration import UNCALIBRATED, Decision, scope
-    from stages.check import model_scope
+    from deepfake_dvc.calibration import UNCALIBRATED, Decision, scope
+    from deepfake_dvc.inference import model_scope
     from tests.test_calibration import training
     decision = Decision(1.5, 0.5, "set in params.yaml", 0.15, 3, "mean")
     found = dict(demo=scope(training(demo=True, real=6, fake=6)), full=scope(training()),
@@ -193,7 +193,8 @@ def results(kind):
                                        ("full", "")])
 def test_every_csv_row_carries_the_cards_mark_and_reads_back(kind, mark):
     import pandas as pd
-    from stages.check import CSV_COLUMNS, csv_text
+
+    from deepfake_dvc.check import CSV_COLUMNS, csv_text
     text = csv_text(results(kind))
     assert text.splitlines()[0] == ",".join(CSV_COLUMNS)
     assert CSV_COLUMNS[:3] == ("video", "verdict", "scope")
@@ -206,7 +207,8 @@ def test_every_csv_row_carries_the_cards_mark_and_reads_back(kind, mark):
 
 def test_the_cards_warning_goes_once_to_a_file_beside_the_csv(tmp_path):
     import pandas as pd
-    from stages.check import WARNING_HEAD, usable_csv, write_csv
+
+    from deepfake_dvc.check import WARNING_HEAD, usable_csv, write_csv
     path = tmp_path / "verdicts.csv"
     write_csv(path, results("demo"), scoped("demo"))
     side = tmp_path / "verdicts.csv.warning.txt"
@@ -224,7 +226,7 @@ def test_the_cards_warning_goes_once_to_a_file_beside_the_csv(tmp_path):
 
 
 def test_a_csv_of_an_earlier_check_without_the_scope_column_may_be_replaced(tmp_path):
-    from stages.check import EARLIER_CSV_COLUMNS, usable_csv, written_by_check
+    from deepfake_dvc.check import EARLIER_CSV_COLUMNS, usable_csv, written_by_check
     earlier = tmp_path / "old.csv"
     earlier.write_text(",".join(EARLIER_CSV_COLUMNS) + "\na.mp4,REAL,0.1,0.1,8,8,1.0,,\n")
     assert written_by_check(earlier)

@@ -11,14 +11,17 @@ import time
 import pytest
 from tqdm import tqdm
 
-from stages.common import add_verbosity, log, run_command, set_log_level
-from stages.params import run_stage
+from deepfake_dvc.cli import add_verbosity, run_command
+from deepfake_dvc.log import log, set_log_level
+from deepfake_dvc.params import run_stage
 from tests.conftest import ROOT
 
 SLOW_WRITER = """
 import sys, time
 from pathlib import Path
-from stages.common import atomic_path, parallel_map, run_command
+from deepfake_dvc.cli import run_command
+from deepfake_dvc.files import atomic_path
+from deepfake_dvc.parallel import parallel_map
 
 def slow_write(i):
     with atomic_path(Path(sys.argv[1]) / f"{i}.npz") as tmp:
@@ -67,7 +70,7 @@ def test_a_message_during_a_progress_bar_comes_out_whole_on_its_own_line(capsys)
 
 
 def test_an_error_is_one_line_and_sets_the_exit_status(capsys):
-    from stages.common import ConfigError
+    from deepfake_dvc.errors import ConfigError
 
     def main(argv):
         raise ConfigError("lr: -1 is below 0; use a number > 0")
@@ -118,7 +121,7 @@ def warn_from_worker(item):
 
 
 def test_a_workers_message_is_printed_by_the_parent_on_its_own_line(capsys):
-    from stages.common import parallel_map
+    from deepfake_dvc.parallel import parallel_map
 
     def main(argv):
         assert parallel_map(warn_from_worker, range(3), 2, "work") == [0, 1, 2]
@@ -130,7 +133,8 @@ def test_a_workers_message_is_printed_by_the_parent_on_its_own_line(capsys):
 
 
 def test_a_write_the_machine_refuses_is_a_machine_error_naming_the_path(tmp_path, small_disk):
-    from stages.common import MachineError, write_bytes_atomic
+    from deepfake_dvc.errors import MachineError
+    from deepfake_dvc.files import write_bytes_atomic
     disk = small_disk(tmp_path / "disk", 16)
     with pytest.raises(MachineError, match=r"cannot write '.*big.bin': No space left on device"):
         write_bytes_atomic(disk / "big.bin", b"x" * 100_000)
@@ -139,7 +143,8 @@ def test_a_write_the_machine_refuses_is_a_machine_error_naming_the_path(tmp_path
 
 @pytest.mark.parametrize("special", ["/dev/null", "folder"])
 def test_a_special_file_or_folder_is_never_replaced(tmp_path, special):
-    from stages.common import ConfigError, write_text_atomic
+    from deepfake_dvc.errors import ConfigError
+    from deepfake_dvc.files import write_text_atomic
     target = tmp_path / special
     target.mkdir(exist_ok=True) if special == "folder" else None
     with pytest.raises(ConfigError, match="exists and is not a regular file; not replaced"):
@@ -148,13 +153,31 @@ def test_a_special_file_or_folder_is_never_replaced(tmp_path, special):
 
 
 def test_a_closed_pipe_ends_quietly_without_a_traceback():
-    printer = "import sys\nfrom stages.common import run_command\n" \
+    printer = "import sys\nfrom deepfake_dvc.cli import run_command\n" \
               "def main(argv):\n    for i in range(100000):\n        print('line', i)\n" \
               "sys.exit(run_command(main))\n"
     done = subprocess.run(f"{sys.executable} -c \"{printer}\" | head -c 10", shell=True,
                           cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
                           capture_output=True, text=True)
     assert done.stdout == "line 0\nlin" and done.stderr == ""
+
+
+LIBRARY_USER = """
+import logging
+import deepfake_dvc.check, deepfake_dvc.faces, deepfake_dvc.parallel
+from deepfake_dvc.log import log
+handlers = [type(h).__name__ for h in log.handlers]
+logging.basicConfig(format="routed %(name)s %(levelname)s %(message)s")
+log.warning("careful")
+print(handlers)
+"""
+
+
+def test_the_library_prints_nothing_itself_and_a_program_routes_its_messages():
+    done = subprocess.run([sys.executable, "-c", LIBRARY_USER], cwd=ROOT, capture_output=True,
+                          text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.stdout.strip() == "['NullHandler']"
+    assert done.stderr.strip().splitlines()[-1] == "routed deepfake_dvc WARNING careful"
 
 
 def test_a_huge_message_is_clipped_on_the_terminal(capsys):
@@ -165,7 +188,8 @@ def test_a_huge_message_is_clipped_on_the_terminal(capsys):
 
 CAREFUL_PRINTER = """
 import sys
-from stages.common import log, run_command
+from deepfake_dvc.cli import run_command
+from deepfake_dvc.log import log
 
 def main(argv):
     print("verdict")

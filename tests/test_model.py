@@ -4,14 +4,14 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from stages.faces import (  # noqa: E402
+from deepfake_dvc.faces import (  # noqa: E402
     crop_byte_ranges,
     crop_face,
     load_crops,
     save_faces,
     stored_crops,
 )
-from stages.model import (  # noqa: E402
+from deepfake_dvc.model import (  # noqa: E402
     KeepBestEpoch,
     augmenter,
     build_model,

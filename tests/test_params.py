@@ -5,8 +5,8 @@ import re
 import pytest
 import yaml
 
-from stages.common import ConfigError
-from stages.params import RULES, SEED_MAX, Preprocessing, read_params, read_settings
+from deepfake_dvc.errors import ConfigError
+from deepfake_dvc.params import RULES, SEED_MAX, Preprocessing, read_params, read_settings
 from tests.conftest import ROOT, run, set_params
 
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())

@@ -10,9 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from stages import pictures
-from stages.calibration import UNCALIBRATED, Decision, scope
-from stages.check import line, model_scope
+from deepfake_dvc import pictures
+from deepfake_dvc.calibration import UNCALIBRATED, Decision, scope
+from deepfake_dvc.check import line
+from deepfake_dvc.inference import model_scope
 from stages.make_demo import FACE_PHOTO, PHOTO_FACE_BOX
 from tests.test_calibration import training
 

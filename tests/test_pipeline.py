@@ -13,11 +13,11 @@ import cv2
 import pandas as pd
 import pytest
 
-from stages.evaluate import headline
-from stages.faces import load_faces
+from deepfake_dvc.faces import load_faces
+from deepfake_dvc.scoring import headline
 from tests.conftest import ROOT, copy_project, init_repo, run, run_killed, set_params
-from tests.test_dvc_yaml import declared_outputs, is_output
 from tests.synth import face_frame, face_video, write_video
+from tests.test_dvc_yaml import declared_outputs, is_output
 
 SMALL = dict(demo_clips_per_class=6, demo_frames=12, demo_width=320, demo_height=240,
              frames_per_video=3, face_size=48, img_size=75, epochs=3, batch_size=8, workers=2,
@@ -258,7 +258,7 @@ def test_without_a_card_check_says_so_and_with_a_full_one_it_warns_of_nothing(pi
     assert edited.returncode == 2 and edited.stdout == ""
     assert "card.json' was changed after evaluate wrote it" in edited.stderr.splitlines()[-1]
 
-    from stages.calibration import Decision, write_card  # the card of a model of real data
+    from deepfake_dvc.calibration import Decision, write_card  # the card of a model of real data
     from tests.test_calibration import training
     write_card(tmp_path / "card.json", tmp_path / "model.keras", tmp_path / "preprocessing.json",
                training(), Decision(**card["decision"]), {}, {})

@@ -5,8 +5,8 @@ import wave
 import numpy as np
 import pandas as pd
 
-from stages.blend import random_blend, self_blend
-from stages.faces import load_faces
+from deepfake_dvc.blend import random_blend, self_blend
+from deepfake_dvc.faces import load_faces
 from tests.conftest import run, set_params
 from tests.synth import face_frame, face_video, write_video
 

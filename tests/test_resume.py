@@ -9,8 +9,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from stages.checkpoint import STATE, Checkpoint, stage_fingerprint  # noqa: E402
-from stages.model import KeepBestEpoch, learning_rate  # noqa: E402
+from deepfake_dvc.checkpoint import STATE, Checkpoint, stage_fingerprint  # noqa: E402
+from deepfake_dvc.model import KeepBestEpoch, learning_rate  # noqa: E402
 
 X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
 Y = (X[:, 0] + X[:, 1] > 0).astype(np.int32)
@@ -116,9 +116,9 @@ def warned():
     """The warnings the stages log (their logger does not propagate to pytest's caplog)."""
     messages, handler = [], logging.Handler(logging.WARNING)
     handler.emit = lambda record: messages.append(record.getMessage())
-    logging.getLogger("stages").addHandler(handler)
+    logging.getLogger("deepfake_dvc").addHandler(handler)
     yield messages
-    logging.getLogger("stages").removeHandler(handler)
+    logging.getLogger("deepfake_dvc").removeHandler(handler)
 
 
 def assert_same_run(result, clean):

@@ -3,7 +3,7 @@ dataset's official split."""
 import pandas as pd
 import pytest
 
-from stages.common import ConfigError, DataError
+from deepfake_dvc.errors import ConfigError, DataError
 from stages.split import assign_splits, check_splits, official_splits, use_official_split
 
 

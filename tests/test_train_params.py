@@ -4,9 +4,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from stages.faces import save_faces
-from stages.params import FACE_KEYS, FRAME_KEYS, write_settings
-
+from deepfake_dvc.faces import save_faces
+from deepfake_dvc.params import FACE_KEYS, FRAME_KEYS, write_settings
 from tests.conftest import run, set_params
 
 

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-import stages.video
-from stages.codec import pack, unpack
-from stages.common import SkipInput
-from stages.video import read_sampled_frames, sample_indices
+import deepfake_dvc.video
+from deepfake_dvc.codec import pack, unpack
+from deepfake_dvc.errors import SkipInput
+from deepfake_dvc.video import read_sampled_frames, sample_indices
 from tests.conftest import ROOT
 from tests.synth import write_video
 
@@ -91,8 +91,8 @@ def test_png_storage_is_lossless_and_jpeg_close():
 
 def test_over_reported_length_is_sampled_over_the_real_frames(tmp_path, monkeypatch):
     path = numbered_video(tmp_path / "n.avi", 20)
-    real_info = stages.video.video_info
-    monkeypatch.setattr(stages.video, "video_info", lambda cap: dict(real_info(cap), frame_count=100))
+    real_info = deepfake_dvc.video.video_info
+    monkeypatch.setattr(deepfake_dvc.video, "video_info", lambda cap: dict(real_info(cap), frame_count=100))
     indices, frames, info = read_sampled_frames(path, 4, 1920)
     assert indices.tolist() == [2, 7, 12, 17] and info["frame_count"] == 20
     assert [round(float(f.mean()) / 5) for f in frames] == [2, 7, 12, 17]
@@ -116,16 +116,16 @@ def test_a_video_is_decoded_again_only_when_its_sample_changes(tmp_path, monkeyp
                                                                reported, k, opened):
     path = misreported_video(tmp_path / "n.avi", 10, reported)
     opens = []
-    real_open = stages.video.open_video
-    monkeypatch.setattr(stages.video, "open_video", lambda p: opens.append(p) or real_open(p))
+    real_open = deepfake_dvc.video.open_video
+    monkeypatch.setattr(deepfake_dvc.video, "open_video", lambda p: opens.append(p) or real_open(p))
     read_sampled_frames(path, k, 1920)
     assert len(opens) == opened
 
 
 LEAK_SCRIPT = """
 import sys
-from stages.common import SkipInput
-from stages.video import read_sampled_frames
+from deepfake_dvc.errors import SkipInput
+from deepfake_dvc.video import read_sampled_frames
 for path in sys.argv[1:]:
     try:
         print(len(read_sampled_frames(path, 4, 640)[1]), "frames")

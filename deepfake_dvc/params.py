@@ -13,7 +13,10 @@ from pathlib import Path
 
 import yaml
 
-from stages.common import LOG_LEVELS, ConfigError, run_command, set_log_level, write_json
+from deepfake_dvc.cli import run_command
+from deepfake_dvc.errors import ConfigError
+from deepfake_dvc.files import write_json
+from deepfake_dvc.log import LOG_LEVELS, set_log_level
 
 PARAMS_FILE = "params.yaml"
 DETECTORS = ("hog", "cnn", "mtcnn", "hog+mtcnn")

@@ -15,8 +15,10 @@ from scipy.optimize import minimize_scalar
 from scipy.special import expit, logit
 from sklearn import metrics as skm
 
-from stages.common import TRAINING, ConfigError, file_digest, read_json, write_json
-from stages.params import RULES, always, between, boolean, number, text, validated
+from deepfake_dvc.errors import ConfigError
+from deepfake_dvc.files import file_digest, read_json, write_json
+from deepfake_dvc.params import RULES, always, between, boolean, number, text, validated
+from deepfake_dvc.paths import TRAINING
 
 EPSILON = 1e-7          # probabilities are clipped to [EPSILON, 1 - EPSILON] before a logit
 ECE_BINS = 15

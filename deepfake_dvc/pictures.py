@@ -25,8 +25,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from stages.codec import write_image
-from stages.common import atomic_path, new_figure
+from deepfake_dvc.codec import write_image
+from deepfake_dvc.figures import new_figure
+from deepfake_dvc.files import atomic_path
 
 BANNERS = {"demo model": "DEMO MODEL - NOT EVIDENCE",
            "no model card": "NO MODEL CARD - NOT EVIDENCE"}  # "not evidence": with its reason
@@ -249,7 +250,7 @@ def annotated_frame(result, indices, frames, faces, texts, decision):
 
 
 # ---- the timeline and the Grad-CAM picture (matplotlib) ------------------------------
-# Placed by hand in inches, top down, and saved as save_png does: common.save_figure's
+# Placed by hand in inches, top down, and saved as save_png does: figures.save_figure's
 # tight_layout would move the banner and caption rows placed here.
 
 DPI = 100

@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 
-from stages.common import log
+from deepfake_dvc.log import log
 
 
 @contextlib.contextmanager

@@ -1,9 +1,9 @@
 """A video's face crops, made the one way training, evaluation and check all make them: the
 frame sampling, face detection, tracks, alignment, cropping and the crops' storage that a
 model's preprocessing records (detect_faces, eval_faces, check)."""
-from stages.faces import FaceDetector, crop_faces, find_faces, save_faces, stored_crops
-from stages.params import FACE_KEYS, FRAME_KEYS
-from stages.video import read_sampled_frames
+from deepfake_dvc.faces import FaceDetector, crop_faces, find_faces, save_faces, stored_crops
+from deepfake_dvc.params import FACE_KEYS, FRAME_KEYS
+from deepfake_dvc.video import read_sampled_frames
 
 
 class VideoCropper:

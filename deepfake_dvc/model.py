@@ -7,7 +7,7 @@ import sys
 import time
 import zipfile
 
-from stages.tensorflow_import import import_tensorflow
+from deepfake_dvc.tensorflow_import import import_tensorflow
 
 tf = import_tensorflow()  # before keras, which imports it too
 
@@ -16,8 +16,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from stages.common import ConfigError, atomic_path, log, showing_progress  # noqa: E402
-from stages.faces import crop_byte_ranges  # noqa: E402
+from deepfake_dvc.errors import ConfigError  # noqa: E402
+from deepfake_dvc.faces import crop_byte_ranges  # noqa: E402
+from deepfake_dvc.files import atomic_path  # noqa: E402
+from deepfake_dvc.log import log, showing_progress  # noqa: E402
 
 EPOCH_SEEDS = 1_000_003  # an epoch's seed: seed * EPOCH_SEEDS + epoch (distinct for any epochs)
 VIDEOS_AT_ONCE = 16      # crop_dataset reads this many videos' crops in turn

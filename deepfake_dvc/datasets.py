@@ -15,16 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from stages.common import (
-    DERIVED,
-    LABEL_INDEX,
-    LABELS_CSV,
-    ConfigError,
-    DataError,
-    log,
-    slug,
-)
-from stages.params import FF_METHODS
+from deepfake_dvc.errors import ConfigError, DataError
+from deepfake_dvc.files import slug
+from deepfake_dvc.labels import DERIVED, LABEL_INDEX
+from deepfake_dvc.log import log
+from deepfake_dvc.params import FF_METHODS
+from deepfake_dvc.paths import LABELS_CSV
 
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
 LABELS = tuple(LABEL_INDEX)

@@ -1,0 +1,86 @@
+"""Files written whole or not at all, and read back: JSON, tables, digests, file-name slugs."""
+import contextlib
+import hashlib
+import json
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+
+from deepfake_dvc.errors import ConfigError, DataError, write_failed
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary name beside path; rename it to path only on success.
+
+    A path that exists and is not a regular file (a folder, a device such as
+    /dev/null) is refused, not replaced; a write the machine refuses is a
+    MachineError naming path, and leaves no temporary behind.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"'{path}' exists and is not a regular file; not replaced")
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as e:
+        raise write_failed(path, e) from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(path, data):
+    """Write bytes under a temporary name, then rename it."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text_atomic(path, text):
+    """Write a small text file under a temporary name, then rename it."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path, data):
+    """Write data as indented JSON under a temporary name, then rename it."""
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+def read_json(path):
+    """The data of a JSON file."""
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def file_digest(path):
+    """The SHA-256 of a file's bytes, as hex."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def slug(text):
+    """A file-name-safe ASCII form of text (accents dropped, others to '_')."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_text).strip("._") or "video"
+
+
+def read_table(path):
+    """A CSV the stages wrote, every column as text (so ids like 000 stay 000); DataError
+    when it is not there (a stage before this one has not run)."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise DataError(f"'{path}' not found: run the stages before this one (dvc repro)"
+                        ) from None
+
+
+def remove_temporaries(folder):
+    """Delete the temporaries atomic_path leaves in folder when its process is killed."""
+    for tmp in Path(folder).glob(".*.tmp*"):
+        tmp.unlink(missing_ok=True)

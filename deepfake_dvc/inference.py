@@ -1,0 +1,91 @@
+"""A trained model's verdicts: the model, its preprocessing and its card, loaded once for many
+videos; each video's faces found and scored exactly as in training."""
+import dataclasses
+import time
+
+import cv2
+import numpy as np
+
+from deepfake_dvc.calibration import UNCALIBRATED, calibrate, load_card, scope_mark, track_means
+from deepfake_dvc.crops import VideoCropper
+from deepfake_dvc.errors import SkipInput
+from deepfake_dvc.log import log
+from deepfake_dvc.params import Preprocessing
+from deepfake_dvc.paths import model_files
+
+NO_CARD_WARNING = ("This model has no card ({card}): what it was trained on is unknown and its "
+                   "probabilities are not calibrated, so its verdicts are not evidence.")
+LOADING = "loading model {model} (TensorFlow; can take half a minute on a CPU) ..."
+
+
+def model_scope(card_path, decision, found):
+    """What every verdict of this model carries: its card's scope and decision rule."""
+    scope = found or dict(demo=None, trained_on=None,
+                          warning=NO_CARD_WARNING.format(card=card_path))
+    return dict(card=str(card_path) if found else None, **scope, mark=scope_mark(found),
+                temperature=decision.temperature, threshold=decision.threshold,
+                threshold_rule=decision.threshold_rule)
+
+
+class Checker:
+    """The model, its preprocessing and its card, loaded once for many videos."""
+
+    def __init__(self, model_path, threshold=None):
+        model_path, preprocessing, card = model_files(model_path)
+        self.prep = Preprocessing.load(preprocessing)  # validated before the slow model load
+        self.decision, found = load_card(card, model_path, preprocessing) if card.is_file() \
+            else (UNCALIBRATED, None)
+        if threshold is not None:
+            self.decision = dataclasses.replace(self.decision, threshold=threshold,
+                                                threshold_rule="--threshold")
+        self.scope = model_scope(card, self.decision, found)
+        if self.scope["warning"]:
+            log.warning(self.scope["warning"])
+        log.debug(f"model {model_path}: {self.decision}, {self.prep}")
+        log.info(LOADING.format(model=model_path))  # importing TensorFlow is part of the wait
+        from deepfake_dvc.model import load_classifier
+        self.model = load_classifier(model_path)
+        self.crops = VideoCropper(dataclasses.asdict(self.prep))
+
+    def check(self, path):
+        """The verdict for one video, with per-frame scores and where the time went (seconds:
+        decode, faces and model; write_pictures adds its own)."""
+        from deepfake_dvc.model import fake_probabilities
+        clock = [time.perf_counter()]
+        result = dict(video=str(path), verdict="ERROR", p_fake=None, p_fake_raw=None,
+                      frames_sampled=0, faces_found=0, seconds=0.0, model=self.scope)
+        try:
+            indices, frames, _ = self.crops.frames(path)
+        except (SkipInput, cv2.error, OSError) as e:
+            return dict(result, error=str(e), seconds=round(time.perf_counter() - clock[0], 3)), None
+        clock.append(time.perf_counter())
+        faces = self.crops.faces(indices, frames)
+        faces["crops"] = self.crops.stored(faces["crops"])
+        clock.append(time.perf_counter())
+        p_raw = fake_probabilities(self.model, faces["crops"], self.prep.img_size)
+        clock.append(time.perf_counter())
+        p_frames = calibrate(p_raw, self.decision.temperature)
+        tracks = faces["tracks"]
+        result.update(frames_sampled=len(frames), faces_found=len(p_raw),
+                      frame_indices=faces["frame_indices"].tolist(), frame_tracks=tracks.tolist(),
+                      frame_p_fake=[round(float(p), 6) for p in p_frames],
+                      tracks=[dict(track=t, faces=int(np.sum(tracks == t)), p_fake=round(p, 6))
+                              for t, p in track_means(p_frames, tracks).items()],
+                      seconds=round(clock[-1] - clock[0], 3),
+                      timing=dict(zip(("decode", "faces", "model"),
+                                      np.round(np.diff(clock), 3).tolist())))
+        if len(p_raw):
+            result.update(p_fake=round(self.decision.video_probability(p_frames, tracks), 6),
+                          p_fake_raw=round(self.decision.video_probability(p_raw, tracks), 6))
+        result["verdict"] = self.decision.verdict(result["p_fake"], len(p_raw))
+        if result["verdict"] == "UNKNOWN":
+            result["reason"] = f"no face found in {len(frames)} sampled frames"
+        elif len(p_raw) < self.decision.min_faces:
+            result["reason"] = (f"only {len(p_raw)} face(s) found; the card asks for "
+                                f"{self.decision.min_faces}")
+        return result, (indices, frames, faces)
+
+    def explain(self, crop):
+        """Grad-CAM heatmap of one face crop, and the layer it was taken at."""
+        from deepfake_dvc.model import grad_cam
+        return grad_cam(self.model, crop, self.prep.img_size)

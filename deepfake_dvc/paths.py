@@ -1,0 +1,38 @@
+"""Where the stages read and write: the paths dvc.yaml names, and a trained model's files."""
+from pathlib import Path
+
+from deepfake_dvc.errors import ConfigError
+
+DEMO_DIR = Path("data/demo")
+LABELS_CSV = "labels.csv"      # a data_dir's list of videos: path,label[,group]
+MANIFEST = Path("data/manifest.csv")
+FACES_DIR = Path("data/faces")
+EVAL_DIR = Path("data/eval")   # the evaluation sets' crops, one folder per set
+FACES_TABLE = Path("data/faces.csv")
+FACES_METRICS = Path("metrics/faces.json")
+FACE_SETTINGS = FACES_DIR / "settings.json"  # how the frames were sampled, the faces found and cropped
+SPLIT = Path("data/split.csv")
+SPLIT_METRICS = Path("metrics/split.json")
+MODEL = Path("models/model.keras")
+PREPROCESSING = Path("models/preprocessing.json")
+CHECKPOINT = Path("models/checkpoint")    # train's last epoch, to resume from (persist: true)
+TRAINING = Path("models/training.json")   # what the model saw and how it was trained
+CARD = Path("models/card.json")           # ... with its calibration, threshold and test metrics
+PREDICTIONS = Path("data/predictions.csv")
+TRAIN_LIVE = Path("dvclive/train")        # DVCLive's folders: train's per-epoch metrics ...
+EVAL_LIVE = Path("dvclive/evaluate")      # ... evaluate's test metrics, ROC, PR and confusion
+EVAL_METRICS = EVAL_LIVE / "metrics.json"      # the test split's full report
+TEST_METRICS = Path("metrics/test.json")        # ... and its headline: what `dvc metrics show` lists
+EVAL_SETS_METRICS = Path("metrics/eval")        # <set>.json per evaluation set: its headline
+GENERALIZATION = Path("metrics/generalization.json")
+PLOTS_DIR = Path("plots")
+
+
+def model_files(model_path):
+    """A trained model's files: (model, preprocessing.json, card.json) paths; the first two must exist."""
+    model_path = Path(model_path)
+    for needed in (model_path, model_path.with_name(PREPROCESSING.name)):
+        if not needed.is_file():
+            raise ConfigError(f"'{needed}' not found: train a model with `dvc repro` "
+                              f"(or pass --model PATH)")
+    return model_path, model_path.with_name(PREPROCESSING.name), model_path.with_name(CARD.name)
