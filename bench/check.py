@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
 from bench.preprocess import make_clips  # noqa: E402
@@ -60,7 +61,7 @@ def main():
 
     from deepfake_dvc.calibration import calibrate, load_card, video_probability
     from deepfake_dvc.inference import Checker
-    from deepfake_dvc.model import build_model, prepare_images, save_model
+    from deepfake_dvc.model import build_model, save_model
     save_model(build_model(args.img_size), work / "model.keras")
     recipe(args.img_size, args.frames).save(work / "preprocessing.json")
     files = (work / "model.keras", work / "preprocessing.json")
@@ -77,7 +78,7 @@ def main():
     result, (_, _, faces) = checker.check(args.clip)
     timing = result["timing"]
     start = time.perf_counter()
-    p_raw = checker.model.predict(prepare_images(faces["crops"], args.img_size), batch_size=32,
+    p_raw = checker.model.predict(faces["crops"].astype(np.float32), batch_size=32,
                                   verbose=0)[:, 1]
     bare = time.perf_counter() - start
 

@@ -54,11 +54,10 @@ def write_crop_files(folder, videos, crops, face_size, rng):
             [folder / "raw" / f"v{v}.npz" for v in range(videos)])
 
 
-def old_dataset(paths, labels, img_size, batch_size):
+def old_dataset(paths, labels, batch_size):
     """The reader before compact crops: raw crops loaded by np.load in tf.numpy_function."""
     import tensorflow as tf
 
-    from deepfake_dvc.model import prepare_images
     face_size = np.load(paths[0])["crops"].shape[1]
 
     def video_crops(path, label):
@@ -70,7 +69,7 @@ def old_dataset(paths, labels, img_size, batch_size):
     ds = ds.shuffle(len(paths), seed=0).interleave(
         video_crops, cycle_length=4, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.shuffle(2048, seed=0).map(lambda x, y: (tf.image.flip_left_right(x), y))
-    return ds.batch(batch_size).map(lambda x, y: (prepare_images(x, img_size), y),
+    return ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y),
                                     num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
@@ -108,7 +107,6 @@ def main():
         build_model,
         crop_dataset,
         learning_rate,
-        prepare_images,
     )
 
     rng = np.random.default_rng(0)
@@ -116,13 +114,13 @@ def main():
                                         args.videos, args.crops, args.face_size, rng)
     labels = [v % 2 for v in range(args.videos)]
     n = args.videos * args.crops
-    pipeline = crop_dataset(paths, labels, args.img_size, args.batch_size, seed=0,
+    pipeline = crop_dataset(paths, labels, args.batch_size, seed=0,
                             augment=augmenter(True, 0, 0.0, 0.0))
     alone = iterated_per_second(pipeline, n)
-    old = iterated_per_second(old_dataset(raw_paths, labels, args.img_size, args.batch_size), n)
+    old = iterated_per_second(old_dataset(raw_paths, labels, args.batch_size), n)
 
     crops = np.concatenate([load_crops(p) for p in paths])
-    images = np.asarray(prepare_images(crops, args.img_size))
+    images = crops.astype(np.float32)  # the model resizes and normalises them
     crop_labels = np.repeat(labels, args.crops)
     model = build_model(args.img_size)
     model.compile(keras.optimizers.Adam(learning_rate(1e-4, 0.0)),

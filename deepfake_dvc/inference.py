@@ -62,7 +62,7 @@ class Checker:
         faces = self.crops.faces(indices, frames)
         faces["crops"] = self.crops.stored(faces["crops"])
         clock.append(time.perf_counter())
-        p_raw = fake_probabilities(self.model, faces["crops"], self.prep.img_size)
+        p_raw = fake_probabilities(self.model, faces["crops"])
         clock.append(time.perf_counter())
         p_frames = calibrate(p_raw, self.decision.temperature)
         tracks = faces["tracks"]
@@ -88,4 +88,4 @@ class Checker:
     def explain(self, crop):
         """Grad-CAM heatmap of one face crop, and the layer it was taken at."""
         from deepfake_dvc.model import grad_cam
-        return grad_cam(self.model, crop, self.prep.img_size)
+        return grad_cam(self.model, crop)

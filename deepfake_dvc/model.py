@@ -1,4 +1,5 @@
-"""The detector (the 2020 work's InceptionResNetV2), its input pipeline and its scores.
+"""The detector (a registered backbone, the 2020 work's InceptionResNetV2 by default), its
+input pipeline and its scores.
 
 Shared by train, evaluate and check, so all three preprocess face crops and
 turn frame scores into a video score the same way.
@@ -16,6 +17,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from deepfake_dvc.backbones import get_backbone  # noqa: E402
 from deepfake_dvc.errors import ConfigError  # noqa: E402
 from deepfake_dvc.faces import crop_byte_ranges  # noqa: E402
 from deepfake_dvc.files import atomic_path  # noqa: E402
@@ -25,25 +27,50 @@ EPOCH_SEEDS = 1_000_003  # an epoch's seed: seed * EPOCH_SEEDS + epoch (distinct
 VIDEOS_AT_ONCE = 16      # crop_dataset reads this many videos' crops in turn
 
 
-def build_model(img_size, weights="none", dropout=0.0, bn_momentum=0.99):
-    """InceptionResNetV2 (all layers trainable) + global average pooling + dropout + 2-way softmax.
+@keras.saving.register_keras_serializable(package="deepfake_dvc")
+class Resize(keras.layers.Layer):
+    """Bilinear resizing to size x size, as tf.image.resize does. (Keras' own Resizing layer
+    makes a SavedModel or TFLite export run the batch-norm layers after it in training mode.)"""
 
-    weights: "imagenet" (downloaded and cached by Keras), "none" (random), or a
-    path to a weights file for the backbone without its top. bn_momentum: the
-    batch-norm layers' moving-average momentum (Keras' default is 0.99).
+    def __init__(self, size, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def call(self, images):
+        return keras.ops.image.resize(images, (self.size, self.size), interpolation="bilinear")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.size, self.size, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+def build_model(img_size, weights="none", dropout=0.0, bn_momentum=0.99,
+                backbone="inception_resnet_v2"):
+    """The detector: RGB face crops of any size (pixels 0..255) -> P(real), P(fake).
+
+    Its first layers resize the crops to img_size and normalise the pixels as the
+    backbone wants, so every caller (train, evaluate, check, Grad-CAM, an export)
+    feeds the stored crops as they are. Then the backbone (all layers trainable),
+    global average pooling, dropout and a 2-way softmax. weights: "imagenet"
+    (downloaded and cached by Keras), "none" (random), or a path to a weights file
+    for the backbone without its top. bn_momentum: the batch-norm layers'
+    moving-average momentum (Keras' default is 0.99).
     """
-    backbone = keras.applications.InceptionResNetV2(
-        include_top=False, weights=None if weights == "none" else weights,
-        input_shape=(img_size, img_size, 3))
-    backbone.trainable = True
-    for layer in backbone.layers:
+    spec = get_backbone(backbone)
+    crops = keras.Input((None, None, 3), dtype="float32", name="crops")
+    pixels = Resize(img_size, name="resize", dtype="float32")(crops)
+    features = spec.features(spec.normalisation()(pixels), weights)
+    for layer in keras.Model(crops, features).layers:
+        layer.trainable = True
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = bn_momentum
-    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(backbone.output)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(features)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     out = keras.layers.Dense(2, activation="softmax", name="real_fake",
                              dtype="float32")(x)  # float32 under mixed precision too
-    return keras.Model(backbone.input, out, name="inception_resnet_v2_deepfake")
+    return keras.Model(crops, out, name=f"{backbone}_deepfake")
 
 
 def distribution(gpus):
@@ -116,12 +143,6 @@ class KeepBestEpoch(keras.callbacks.Callback):
             self.model.set_weights(self.weights)
 
 
-def prepare_images(crops, img_size):
-    """uint8 RGB face crops -> the backbone's input: resized, then its own preprocess_input."""
-    images = tf.image.resize(tf.cast(crops, tf.float32), (img_size, img_size))
-    return keras.applications.inception_resnet_v2.preprocess_input(images)
-
-
 def decode_crop(encoded):
     """One stored crop's bytes as uint8 RGB: JPEG with libjpeg's accurate integer DCT, as
     OpenCV decodes it (the same pixels that evaluate and check see), or PNG."""
@@ -130,8 +151,9 @@ def decode_crop(encoded):
                    lambda: tf.io.decode_png(encoded, channels=3))
 
 
-def crop_dataset(paths, labels, img_size, batch_size, seed=None, augment=None, epochs=range(1)):
-    """A tf.data pipeline of (images, labels) batches over face-crop files.
+def crop_dataset(paths, labels, batch_size, seed=None, augment=None, epochs=range(1)):
+    """A tf.data pipeline of (crops, labels) batches over face-crop files: the crops as
+    stored (float32 pixels 0..255), which the model resizes and normalises itself.
 
     Each crop is read in place from its file and decoded by TensorFlow's own
     ops: no Python runs per image. Crops of VIDEOS_AT_ONCE videos are taken in
@@ -186,8 +208,7 @@ def crop_dataset(paths, labels, img_size, batch_size, seed=None, augment=None, e
         ds = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(
             lambda epoch: epoch_batches(seed * EPOCH_SEEDS + epoch))
         batches *= len(epochs)
-    ds = ds.map(lambda x, y: (prepare_images(x, img_size), y),
-                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y))
     return ds.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
 
 
@@ -212,12 +233,11 @@ def augmenter(flip, jpeg_quality, brightness, contrast):
     return augment
 
 
-def fake_probabilities(model, crops, img_size, batch_size=32):
+def fake_probabilities(model, crops, batch_size=32):
     """P(fake) for each uint8 face crop."""
     if len(crops) == 0:
         return np.zeros(0, np.float32)
-    images = prepare_images(crops, img_size)
-    return model.predict(images, batch_size=batch_size, verbose=0)[:, 1]
+    return model.predict(np.asarray(crops, np.float32), batch_size=batch_size, verbose=0)[:, 1]
 
 
 def save_model(model, path):
@@ -239,17 +259,20 @@ def load_classifier(path):
                           f"({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
 
 
+PIXEL_LAYERS = ("crops", "resize", "normalise")  # build_model's layers before the backbone
+
+
 def gradcam_layer(model, min_side=7):
     """Grad-CAM's layer: the backbone's last one with a feature map at least min_side wide.
 
-    That is conv_7b_ac (8 x 8) at 299 px; at small inputs the last map is 1 x 1,
-    which cannot say where, so an earlier block's is used.
+    That is conv_7b_ac (8 x 8) at 299 px for InceptionResNetV2; at small inputs
+    the last map is 1 x 1, which cannot say where, so an earlier block's is used.
     """
-    return [layer for layer in model.layers
-            if len(layer.output.shape) == 4 and layer.output.shape[1] >= min_side][-1]
+    return [layer for layer in model.layers if layer.name not in PIXEL_LAYERS
+            and len(layer.output.shape) == 4 and layer.output.shape[1] >= min_side][-1]
 
 
-def grad_cam(model, crop, img_size):
+def grad_cam(model, crop):
     """(heatmap of crop's size in 0..1, layer name): where the fake score comes from.
 
     Grad-CAM (Selvaraju et al. 2017): the gradients of the fake logit
@@ -258,8 +281,8 @@ def grad_cam(model, crop, img_size):
     cut off.
     """
     layer, head = gradcam_layer(model), model.get_layer("real_fake")
-    probe = keras.Model(model.inputs, [layer.output, head.input])
-    image = prepare_images(np.asarray(crop)[None], img_size)
+    probe = keras.Model(model.inputs[0], [layer.output, head.input])
+    image = np.asarray(crop, np.float32)[None]
     with tf.GradientTape() as tape:
         features, pooled = probe(image, training=False)
         logits = tf.matmul(pooled, head.kernel) + head.bias

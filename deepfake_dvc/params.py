@@ -127,6 +127,8 @@ def always(value):
     return True
 
 
+SMALLEST_INPUT = 32  # no backbone takes less (each checks its own minimum, CROSS_RULES)
+
 # key: (convert, valid, hint). convert raises ValueError when the value is not of the kind.
 RULES = {
     "data_dir": (text, lambda v: not v.startswith("~"),
@@ -171,10 +173,12 @@ RULES = {
     "test_size": between(number, 0.05, 0.5, "use a number in 0.05..0.5"),
     "val_size": between(number, 0.05, 0.5, "use a number in 0.05..0.5"),
     # train
+    "backbone": (text, always, "use the name of a registered backbone"),
     "weights": (weights_source, always,
                 "use imagenet, none, or the path of an existing weights file"),
-    "img_size": between(integer, 75, None,
-                        "use an integer >= 75 (InceptionResNetV2's smallest input)"),
+    "img_size": between(integer, SMALLEST_INPUT, None,
+                        f"use an integer >= {SMALLEST_INPUT} (the smallest input of any "
+                        f"backbone; the backbone's own minimum may be higher)"),
     "dropout": (number, lambda v: 0 <= v < 1, "use a number in [0, 1)"),
     "bn_momentum": (number, lambda v: 0 <= v < 1, "use a number in [0, 1)"),
     "lr": (number, lambda v: v > 0, "use a number > 0"),
@@ -199,6 +203,18 @@ RULES = {
     "min_faces": between(integer, 1, None, "use an integer >= 1"),
     "video_score": choice(*VIDEO_SCORES),
 }
+
+
+# Rules that need what a registry knows, or several keys: (the keys read, the key named when
+# it fails, check(values) -> (ok, hint)), in order, once those keys are valid on their own.
+# The registries add theirs (deepfake_dvc.backbones: the backbone's name, its smallest input,
+# its weights), so this module, which every stage imports, knows none of them.
+CROSS_RULES = []
+
+
+def add_cross_rule(needs, named, check):
+    """Check check(values) wherever the keys needs are read together."""
+    CROSS_RULES.append((tuple(needs), named, check))
 
 
 def shown(value):
@@ -230,6 +246,11 @@ def validated(values, keys, source, noun="parameter", name_source=False, rules=N
         if not ok:
             raise ConfigError(f"{what} '{key}' is {shown(values[key])}: {hint}")
         out[key] = value
+    for needs, named, check in CROSS_RULES:
+        if set(needs) <= set(out):
+            ok, hint = check(out)
+            if not ok:
+                raise ConfigError(f"{what} '{named}' is {shown(values[named])}: {hint}")
     return out
 
 

@@ -35,14 +35,14 @@ def classification_metrics(y_true, p_fake, threshold):
     return {k: (round(float(v), 6) if isinstance(v, float) else v) for k, v in out.items()}
 
 
-def score(model, videos, img_size, batch_size, folder=FACES_DIR):
+def score(model, videos, batch_size, folder=FACES_DIR):
     """(frames, videos): each face crop's and each video's raw P(fake), with the labels
     (the crops files in folder)."""
     from deepfake_dvc.model import fake_probabilities
     frame_rows, video_rows = [], []
     for video in videos.itertuples():
         faces = load_faces(video.id, folder)
-        p_raw = fake_probabilities(model, faces["crops"], img_size, batch_size)
+        p_raw = fake_probabilities(model, faces["crops"], batch_size)
         y = LABEL_INDEX[video.label]
         frame_rows += [dict(id=video.id, frame=int(i), track=int(t), y=y, p_raw=float(p))
                        for i, t, p in zip(faces["frame_indices"], faces["tracks"], p_raw)]

@@ -17,7 +17,7 @@ from deepfake_dvc.calibration import load_card
 from deepfake_dvc.errors import ConfigError, DataError
 from deepfake_dvc.files import read_table, write_json, write_text_atomic
 from deepfake_dvc.log import log
-from deepfake_dvc.params import Preprocessing, read_params, run_stage
+from deepfake_dvc.params import read_params, run_stage
 from deepfake_dvc.paths import CARD, EVAL_DIR, EVAL_SETS_METRICS, MODEL, PLOTS_DIR, PREPROCESSING
 from deepfake_dvc.plots import confusion_png, roc_png
 from deepfake_dvc.scoring import calibrated, headline, measured, score
@@ -40,12 +40,10 @@ def main(argv=None):
     if videos.empty:
         raise DataError(f"no video with faces in {crops / 'faces.csv'}")
     decision, _ = load_card(CARD, MODEL, PREPROCESSING)
-    img_size = Preprocessing.load(PREPROCESSING).img_size
 
     from deepfake_dvc.model import load_classifier
     model = load_classifier(MODEL)
-    frames, videos = calibrated(*score(model, videos, img_size, params["batch_size"], crops),
-                                decision)
+    frames, videos = calibrated(*score(model, videos, params["batch_size"], crops), decision)
     report = dict(threshold=decision.threshold, temperature=decision.temperature,
                   **measured(frames, videos, decision.threshold),
                   videos_left_out={"no_face": int((table["status"] == "no_face").sum()),

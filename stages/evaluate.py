@@ -28,7 +28,7 @@ from deepfake_dvc.errors import DataError
 from deepfake_dvc.files import read_json, read_table, write_json, write_text_atomic
 from deepfake_dvc.labels import LABEL_INDEX
 from deepfake_dvc.log import log
-from deepfake_dvc.params import Preprocessing, read_params, run_stage
+from deepfake_dvc.params import read_params, run_stage
 from deepfake_dvc.paths import (
     CARD,
     EVAL_LIVE,
@@ -99,14 +99,13 @@ def main(argv=None):
     test, val = (split[split["split"] == s] for s in ("test", "val"))
     if test.empty or val.empty:
         raise DataError(f"no test or no validation videos in {SPLIT}")
-    img_size = Preprocessing.load(PREPROCESSING).img_size
     training = read_json(TRAINING)
 
     from deepfake_dvc.model import load_classifier
     model = load_classifier(MODEL)
-    val_frames, _ = score(model, val, img_size, params["batch_size"])
+    val_frames, _ = score(model, val, params["batch_size"])
     decision = decide(params, val_frames)
-    frames, videos = calibrated(*score(model, test, img_size, params["batch_size"]), decision)
+    frames, videos = calibrated(*score(model, test, params["batch_size"]), decision)
 
     threshold = decision.threshold
     report = dict(threshold=threshold, temperature=decision.temperature,

@@ -5,10 +5,11 @@ by TF Serving or tf.saved_model.load(...).serve, or model.tflite for
 tf.lite.Interpreter / LiteRT) and beside it preprocessing.json (how to sample
 a video and crop its faces, as training did), card.json (what the model was
 trained on, its calibration and decision rule) and export.json (the input and
-output). Input: float32 [batch, img_size, img_size, 3], RGB face crops
-resized to img_size and scaled to [-1, 1] (x / 127.5 - 1, InceptionResNetV2's
-preprocess_input). Output: [batch, 2] softmax (real, fake), uncalibrated:
-divide the logits by the card's temperature, as check does.
+output). Input: float32 [batch, face_size, face_size, 3], RGB face crops as
+preprocessing.json makes them, pixels 0..255: resizing and the backbone's
+normalisation are layers of the model. Output: [batch, 2] softmax (real,
+fake), uncalibrated: divide the logits by the card's temperature, as check
+does.
 """
 import argparse
 import os
@@ -71,14 +72,14 @@ def replace_entry(new, old):
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def description(fmt, name, model_path, img_size, has_card):
+def description(fmt, name, model_path, face_size, has_card):
     """export.json: what the exported model takes and gives."""
     calibration = "card.json: temperature" if has_card else \
         "the model has no card: no temperature, no threshold, scope unknown"
     return dict(format=fmt, model=name, source=str(model_path),
-                input=dict(dtype="float32", shape=[None, img_size, img_size, 3],
-                           meaning="RGB face crops (preprocessing.json) resized to img_size, "
-                                   "x / 127.5 - 1"),
+                input=dict(dtype="float32", shape=[None, face_size, face_size, 3],
+                           meaning="RGB face crops as preprocessing.json makes them, pixels "
+                                   "0..255 (the model resizes and normalises them)"),
                 output=dict(dtype="float32", shape=[None, 2],
                             meaning=f"softmax over (real, fake), uncalibrated ({calibration})"),
                 card=has_card)
@@ -100,7 +101,7 @@ def main(argv=None):
 
     import keras
 
-    from deepfake_dvc.model import load_classifier
+    from deepfake_dvc.model import load_classifier, tf
     model = load_classifier(model_path)
     single = keras.Model(model.inputs[0], model.outputs[0])  # one tensor in, one out
     out.mkdir(parents=True, exist_ok=True)
@@ -108,11 +109,13 @@ def main(argv=None):
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        single.export(str(tmp / name), format=keras_format, verbose=False)
+        crops = tf.TensorSpec([None, prep.face_size, prep.face_size, 3], tf.float32)
+        single.export(str(tmp / name), format=keras_format, verbose=False,
+                      input_signature=[crops])
         for beside in (preprocessing, card):
             if beside.is_file():
                 write_bytes_atomic(out / beside.name, beside.read_bytes())
-        write_json(out / "export.json", description(args.format, name, model_path, prep.img_size,
+        write_json(out / "export.json", description(args.format, name, model_path, prep.face_size,
                                                     card.is_file()))
         replace_entry(tmp / name, out / name)
     except OSError as e:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
+from deepfake_dvc.backbones import BACKBONES  # noqa: F401  (checks backbone, img_size, weights)
 from deepfake_dvc.errors import ConfigError
 from deepfake_dvc.faces import count_crops, faces_path
 from deepfake_dvc.figures import new_figure, save_figure
@@ -44,7 +45,7 @@ from deepfake_dvc.paths import (
     TRAINING,
 )
 
-PARAMS = ("data_dir", "train_seed", "weights", "img_size", "dropout", "bn_momentum", "lr", "lr_decay",
+PARAMS = ("data_dir", "train_seed", "backbone", "weights", "img_size", "dropout", "bn_momentum", "lr", "lr_decay",
           "batch_size", "epochs", "target_accuracy", "keep_epoch", "class_weight", "augment_flip",
           "augment_jpeg", "augment_brightness", "augment_contrast", "mixed_precision",
           "jit_compile")
@@ -87,8 +88,9 @@ def training_summary(params, history, kept):
     stopped = (f"training accuracy reached target_accuracy {params['target_accuracy']}"
                if target_reached(history, params["target_accuracy"])
                else f"ran all {params['epochs']} epochs")
-    return dict(architecture="InceptionResNetV2, global average pooling, dropout, 2-way softmax",
-                weights=params["weights"], img_size=params["img_size"], epochs_run=epochs_run,
+    return dict(architecture=f"{params['backbone']}, global average pooling, dropout, 2-way "
+                             f"softmax",
+                backbone=params["backbone"], weights=params["weights"], img_size=params["img_size"], epochs_run=epochs_run,
                 stopped=stopped, keep_epoch=params["keep_epoch"], kept_epoch=kept,
                 validation={k[4:]: round(float(v[kept - 1]), 6) for k, v in history.items()
                             if k.startswith("val_")})
@@ -115,7 +117,7 @@ def compiled_model(params):
     from deepfake_dvc.model import build_model, learning_rate
     try:
         model = build_model(params["img_size"], params["weights"], params["dropout"],
-                            params["bn_momentum"])
+                            params["bn_momentum"], params["backbone"])
     except Exception as e:  # Keras raises a bare Exception when a download fails
         raise ConfigError(f"could not load weights '{params['weights']}' ({e}); without internet "
                           f"set weights: none, or the path of a weights file, in params.yaml"
@@ -133,7 +135,8 @@ def float32_copy(model, params):
 
     from deepfake_dvc.model import build_model
     keras.mixed_precision.set_global_policy("float32")
-    copy = build_model(params["img_size"], "none", params["dropout"], params["bn_momentum"])
+    copy = build_model(params["img_size"], "none", params["dropout"], params["bn_momentum"],
+                       params["backbone"])
     copy.set_weights(model.get_weights())
     return copy
 
@@ -197,10 +200,9 @@ def main(argv=None):
 
     augment = augmenter(params["augment_flip"], params["augment_jpeg"],
                         params["augment_brightness"], params["augment_contrast"])
-    train_ds = crop_dataset(files["train"], labels["train"], params["img_size"],
-                            params["batch_size"], seed=params["train_seed"], augment=augment,
-                            epochs=range(first, last))
-    val_ds = crop_dataset(files["val"], labels["val"], params["img_size"], params["batch_size"])
+    train_ds = crop_dataset(files["train"], labels["train"], params["batch_size"],
+                            seed=params["train_seed"], augment=augment, epochs=range(first, last))
+    val_ds = crop_dataset(files["val"], labels["val"], params["batch_size"])
     with Live(str(TRAIN_LIVE), dvcyaml=None, save_dvc_exp=False) as live:
         replay(live, history)
         if first < last:

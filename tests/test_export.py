@@ -10,7 +10,7 @@ import tensorflow as tf  # noqa: E402
 
 from deepfake_dvc.calibration import Decision, write_card  # noqa: E402
 from deepfake_dvc.errors import ConfigError  # noqa: E402
-from deepfake_dvc.model import prepare_images, save_model  # noqa: E402
+from deepfake_dvc.model import build_model, save_model  # noqa: E402
 from deepfake_dvc.params import Preprocessing  # noqa: E402
 from stages.export import main  # noqa: E402
 from tests.conftest import ROOT, run  # noqa: E402
@@ -24,12 +24,9 @@ def model_path(tmp_path_factory):
     """A small model saved as train saves one, with preprocessing.json and card.json beside."""
     folder = tmp_path_factory.mktemp("model")
     keras.utils.set_random_seed(0)
-    inputs = keras.Input((75, 75, 3))
-    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, activation="relu")(inputs))
-    save_model(keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x)),
-               folder / "model.keras")
+    save_model(build_model(32, backbone="tiny_cnn"), folder / "model.keras")
     Preprocessing(**{k: DEFAULTS[k] for k in Preprocessing.__dataclass_fields__
-                     if k != "img_size"}, img_size=75).save(folder / "preprocessing.json")
+                     if k != "img_size"}, img_size=32).save(folder / "preprocessing.json")
     write_card(folder / "card.json", folder / "model.keras", folder / "preprocessing.json",
                training(), Decision(2.0, 0.5, "set in params.yaml", 0.15, 3, "mean"), {}, {})
     return folder / "model.keras"
@@ -52,14 +49,14 @@ def exported_probabilities(folder, fmt, images):
 def test_an_export_gives_the_keras_models_probabilities(model_path, tmp_path, fmt):
     out = tmp_path / "export"
     main(["--format", fmt, "--model", str(model_path), "--out", str(out)])
-    crops = np.random.default_rng(1).integers(0, 256, (5, 96, 96, 3)).astype(np.uint8)
-    images = np.asarray(prepare_images(crops, 75), np.float32)
-    expected = keras.models.load_model(model_path).predict(images, verbose=0)
+    crops = np.random.default_rng(1).integers(0, 256, (5, 96, 96, 3)).astype(np.float32)
+    expected = keras.models.load_model(model_path).predict(crops, verbose=0)  # the stored crops
+    images = crops
     assert np.allclose(exported_probabilities(out, fmt, images), expected, atol=1e-5)
     for name in ("preprocessing.json", "card.json"):
         assert (out / name).read_text() == (model_path.parent / name).read_text()
     description = json.loads((out / "export.json").read_text())
-    assert description["format"] == fmt and description["input"]["shape"] == [None, 75, 75, 3]
+    assert description["format"] == fmt and description["input"]["shape"] == [None, 96, 96, 3]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]  # no temporary left
     before = {p.name for p in out.iterdir()}
     main(["--format", fmt, "--model", str(model_path), "--out", str(out)])  # again: replaced

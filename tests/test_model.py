@@ -17,8 +17,9 @@ from deepfake_dvc.model import (  # noqa: E402
     build_model,
     crop_dataset,
     decode_crop,
+    fake_probabilities,
+    grad_cam,
     learning_rate,
-    prepare_images,
 )
 from tests.synth import face_frame  # noqa: E402
 
@@ -30,7 +31,8 @@ def test_model_has_the_2020_head_and_every_layer_trainable():
     assert isinstance(dropout, keras.layers.Dropout) and dropout.rate == 0.3
     assert isinstance(dense, keras.layers.Dense) and dense.units == 2
     assert dense.activation is keras.activations.softmax
-    assert model.input_shape == (None, 75, 75, 3) and model.output_shape == (None, 2)
+    assert model.input_shape == (None, None, None, 3) and model.output_shape == (None, 2)
+    assert model.get_layer("resize").output.shape[1:] == (75, 75, 3)
     assert all(layer.trainable for layer in model.layers)
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(norms) > 100 and all(layer.momentum == 0.9 for layer in norms)
@@ -45,12 +47,28 @@ def test_learning_rate_follows_the_classic_decay(decay):
         assert float(schedule(step)) == pytest.approx(0.001 / (1 + decay * step), rel=1e-6)
 
 
-def test_prepare_images_resizes_and_scales_like_the_backbone():
-    crops = np.zeros((2, 48, 48, 3), np.uint8)
-    crops[1] = 255
-    images = np.asarray(prepare_images(crops, 75))
-    assert images.shape == (2, 75, 75, 3)
-    assert np.allclose(images[0], -1) and np.allclose(images[1], 1)
+def test_the_model_resizes_and_scales_stored_crops_like_its_backbone(inception_at_75):
+    crops = np.random.default_rng(0).integers(0, 256, (2, 48, 48, 3)).astype(np.uint8)
+    pixels = keras.Model(inception_at_75.inputs, inception_at_75.get_layer("normalise").output)
+    expected = keras.applications.inception_resnet_v2.preprocess_input(
+        keras.ops.image.resize(crops.astype(np.float32), (75, 75)))
+    assert np.allclose(pixels.predict(crops.astype(np.float32), verbose=0), expected, atol=1e-6)
+
+
+def test_crops_of_any_size_are_scored_and_explained_at_the_backbones_last_map(inception_at_75):
+    for side in (48, 96, 299):
+        crops = np.random.default_rng(side).integers(0, 256, (2, side, side, 3), np.uint8)
+        p_fake = fake_probabilities(inception_at_75, crops)
+        assert p_fake.shape == (2,) and ((0 <= p_fake) & (p_fake <= 1)).all()
+        heatmap, layer = grad_cam(inception_at_75, crops[0])
+        assert heatmap.shape == (side, side) and (0 <= heatmap).all() and heatmap.max() <= 1
+        assert inception_at_75.get_layer(layer).output.shape[1] >= 7  # in the backbone, not
+        assert layer not in ("crops", "resize", "normalise")           # its pixels
+
+
+@pytest.fixture(scope="module")
+def inception_at_75():
+    return build_model(75, "none")
 
 
 def write_crops(folder, n_videos, per_video, size=32):
@@ -70,10 +88,11 @@ def batches(ds):
 
 def test_crop_dataset_yields_every_crop_once_with_its_label(tmp_path):
     paths = write_crops(tmp_path, 4, 3)
-    ds = crop_dataset(paths, [0, 1, 0, 1], img_size=75, batch_size=5, seed=7)
+    ds = crop_dataset(paths, [0, 1, 0, 1], batch_size=5, seed=7)
     assert ds.cardinality() == 3
     got = batches(ds)
-    values = np.concatenate([np.rint((x[:, 0, 0, 0] + 1) * 127.5) for x, _ in got])
+    assert all(x.dtype == np.float32 and x.shape[1:] == (32, 32, 3) for x, _ in got)
+    values = np.concatenate([x[:, 0, 0, 0] for x, _ in got])  # the stored pixels
     labels = np.concatenate([y for _, y in got])
     assert sorted(values) == sorted(10 * v + c for v in range(4) for c in range(3))
     assert all(label == (value // 10) % 2 for value, label in zip(values, labels))
@@ -83,14 +102,14 @@ def test_crop_dataset_streams_epochs_each_shuffled_by_its_own_seed(tmp_path):
     paths = write_crops(tmp_path, 4, 3)
     augment = augmenter(True, 50, 0.1, 0.1)
     order = lambda ds: [x[:, 0, 0, 0].tolist() for x, _ in batches(ds)]  # noqa: E731
-    three = order(crop_dataset(paths, [0] * 4, 75, 4, seed=7, augment=augment, epochs=range(3)))
+    three = order(crop_dataset(paths, [0] * 4, 4, seed=7, augment=augment, epochs=range(3)))
     assert len(three) == 9  # 3 batches per epoch
-    assert three == order(crop_dataset(paths, [0] * 4, 75, 4, seed=7, augment=augment,
+    assert three == order(crop_dataset(paths, [0] * 4, 4, seed=7, augment=augment,
                                        epochs=range(3)))
     assert three[:3] != three[3:6]  # reshuffled each epoch
-    assert order(crop_dataset(paths, [0] * 4, 75, 4, seed=7, augment=augment,
+    assert order(crop_dataset(paths, [0] * 4, 4, seed=7, augment=augment,
                               epochs=range(1, 3))) == three[3:]  # what a resumed run sees
-    unshuffled = crop_dataset(paths, [0] * 4, 75, 4)
+    unshuffled = crop_dataset(paths, [0] * 4, 4)
     assert order(unshuffled) == order(unshuffled)
 
 

@@ -31,7 +31,7 @@ for video in range(4):  # real: dark faces, fake: bright ones
     paths.append(f"faces/v{video}.npz")
     labels.append(label)
     crops.append(frames.astype(np.uint8))
-params = dict(img_size=75, weights="none", dropout=0.0, bn_momentum=0.9, lr=1e-4, lr_decay=0.0,
+params = dict(backbone="tiny_cnn", img_size=32, weights="none", dropout=0.0, bn_momentum=0.9, lr=1e-4, lr_decay=0.0,
               jit_compile=False)
 
 
@@ -41,7 +41,7 @@ def train(devices):
     with strategy.scope():
         model = compiled_model(params)
     model.run_eagerly = True  # the same steps, without minutes of graph tracing on 2 cores
-    data = crop_dataset(paths, labels, 75, 8, seed=0, epochs=range(2))
+    data = crop_dataset(paths, labels, 8, seed=0, epochs=range(2))
     losses = model.fit(data, epochs=2, steps_per_epoch=2, verbose=0).history["loss"]
     return model, strategy.num_replicas_in_sync, losses
 
@@ -55,10 +55,10 @@ copy = float32_copy(mixed, params)
 sample = np.concatenate(crops)[::2]
 print(json.dumps(dict(
     replicas=[one_replica, two_replicas], one=one, two=two, mixed=mixed_losses,
-    mixed_dtypes=[mixed.layers[1].compute_dtype, mixed.layers[-1].compute_dtype],
+    mixed_dtypes=[mixed.get_layer("tiny_conv0").compute_dtype, mixed.layers[-1].compute_dtype],
     copy_dtypes=sorted({layer.compute_dtype for layer in copy.layers}),
-    mixed_p=fake_probabilities(mixed, sample, 75).tolist(),
-    copy_p=fake_probabilities(copy, sample, 75).tolist())))
+    mixed_p=fake_probabilities(mixed, sample).tolist(),
+    copy_p=fake_probabilities(copy, sample).tolist())))
 """
 
 
