@@ -29,13 +29,13 @@ from tqdm import tqdm
 
 from deepfake_dvc.calibration import VERDICTS
 from deepfake_dvc.cli import add_model_argument, add_verbosity, run_command
-from deepfake_dvc.datasets import VIDEO_EXTS, glob_videos, has_magic, video_entries
 from deepfake_dvc.errors import ConfigError, MachineError
 from deepfake_dvc.files import slug, write_text_atomic
 from deepfake_dvc.inference import Checker
 from deepfake_dvc.log import log, set_log_level, showing_progress
 from deepfake_dvc.paths import CARD, PREPROCESSING, TRAINING
 from deepfake_dvc.pictures import write_pictures
+from deepfake_dvc.video_files import VIDEO_EXTS, glob_videos, has_magic, video_entries
 
 CSV_COLUMNS = ("video", "verdict", "scope", "p_fake", "p_fake_raw", "frames_sampled",
                "faces_found", "seconds", "reason", "error")

@@ -23,7 +23,6 @@ DETECTORS = ("hog", "cnn", "mtcnn", "hog+mtcnn")
 FRAME_FORMATS = ("jpg", "png")
 CLASS_WEIGHTS = ("balanced", "none")
 VIDEO_SCORES = ("mean", "max_track")
-DATASETS = ("auto", "labels", "dfdc", "faceforensics", "celeb-df", "folders")  # see datasets.py
 FF_COMPRESSIONS = ("raw", "c23", "c40")
 FF_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShifter",
               "DeepFakeDetection")
@@ -134,7 +133,7 @@ RULES = {
     "data_dir": (text, lambda v: not v.startswith("~"),
                  "give the folder's full path or a path relative to the project "
                  "(DVC does not expand '~')"),
-    "dataset": choice(*DATASETS),
+    "dataset": (text, always, "use auto or the name of a registered layout"),
     "eval_sets": (named_folders, always,
                   "use name: folder pairs, such as {celeb_df: /data/Celeb-DF-v2} (names of "
                   "letters, digits, _ and -; full or project-relative folders), or {} for none"),

@@ -16,13 +16,12 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from deepfake_dvc.errors import ConfigError, DataError
 from deepfake_dvc.files import read_table, write_json, write_text_atomic
-from deepfake_dvc.labels import LABEL_INDEX
+from deepfake_dvc.labels import LABEL_INDEX, SPLITS
 from deepfake_dvc.log import log
 from deepfake_dvc.params import read_params, run_stage
 from deepfake_dvc.paths import FACES_TABLE, SPLIT, SPLIT_METRICS
 
 PARAMS = ("split_mode", "test_size", "val_size", "split_seed")
-SPLITS = ("train", "val", "test")
 
 
 def hold_out(videos, fraction, seed, groups="group"):

@@ -45,10 +45,10 @@ from deepfake_dvc.paths import (
     TRAINING,
 )
 
-PARAMS = ("data_dir", "train_seed", "backbone", "weights", "img_size", "dropout", "bn_momentum", "lr", "lr_decay",
-          "batch_size", "epochs", "target_accuracy", "keep_epoch", "class_weight", "augment_flip",
-          "augment_jpeg", "augment_brightness", "augment_contrast", "mixed_precision",
-          "jit_compile")
+PARAMS = ("data_dir", "train_seed", "backbone", "weights", "img_size", "dropout", "bn_momentum",
+          "lr", "lr_decay", "batch_size", "epochs", "target_accuracy", "keep_epoch",
+          "class_weight", "augment_flip", "augment_jpeg", "augment_brightness",
+          "augment_contrast", "mixed_precision", "jit_compile")
 
 
 def class_weights(labels, mode):
@@ -90,7 +90,8 @@ def training_summary(params, history, kept):
                else f"ran all {params['epochs']} epochs")
     return dict(architecture=f"{params['backbone']}, global average pooling, dropout, 2-way "
                              f"softmax",
-                backbone=params["backbone"], weights=params["weights"], img_size=params["img_size"], epochs_run=epochs_run,
+                backbone=params["backbone"], weights=params["weights"],
+                img_size=params["img_size"], epochs_run=epochs_run,
                 stopped=stopped, keep_epoch=params["keep_epoch"], kept_epoch=kept,
                 validation={k[4:]: round(float(v[kept - 1]), 6) for k, v in history.items()
                             if k.startswith("val_")})

@@ -8,16 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from deepfake_dvc.datasets import (
-    VIDEO_EXTS,
-    assign_ids,
-    find_layout,
-    glob_videos,
-    list_videos,
-    video_entries,
-)
+from deepfake_dvc.datasets import assign_ids, list_videos
 from deepfake_dvc.errors import ConfigError, DataError
+from deepfake_dvc.layouts import find_layout
 from deepfake_dvc.video import file_problem
+from deepfake_dvc.video_files import VIDEO_EXTS, glob_videos, video_entries
 from tests.conftest import run, set_params
 from tests.synth import face_video
 
@@ -57,7 +52,7 @@ def faceforensics(root, compression="c23"):
 
 def test_faceforensics_labels_groups_sources_and_official_split(tmp_path, capsys):
     root = faceforensics(tmp_path)
-    assert find_layout(root) == "faceforensics"
+    assert find_layout(root).name == "faceforensics"
     table = list_videos(root).set_index("path")
     assert len(table) == 18 and (table["status"] == "ok").all()
     assert not any("c40" in p for p in table.index)
@@ -164,7 +159,7 @@ def celeb_df(root):
 
 def test_celeb_df_identities_sources_and_official_test_list(tmp_path):
     root = celeb_df(tmp_path)
-    assert find_layout(root) == "celeb-df"
+    assert find_layout(root).name == "celeb-df"
     table = list_videos(root).set_index("path")
     assert table.loc["Celeb-synthesis/id0_id1_0000.mp4", "label"] == "fake"
     assert table.loc["YouTube-real/00000.mp4", "label"] == "real"
@@ -463,3 +458,36 @@ def test_glob_videos_matches_as_glob_does(tmp_path, monkeypatch, pattern):
     expected = sorted(Path(p) for p in glob.glob(pattern, recursive=True)
                       if Path(p).suffix.lower() in VIDEO_EXTS)
     assert expected and glob_videos(pattern) == expected
+
+
+@pytest.fixture
+def notes_layout():
+    """A layout registered by this test alone: videos.txt lists 'label path' lines."""
+    from deepfake_dvc.layouts import LAYOUTS, Layout, register, video_table
+
+    def videos(root, **options):
+        rows = [dict(zip(("label", "path"), line.split()))
+                for line in (root / "videos.txt").read_text().splitlines()]
+        return video_table(rows, where=[f"videos.txt line {i + 1}" for i in range(len(rows))])
+
+    yield register(Layout("notes", "videos.txt (label path)",
+                          lambda root: (root / "videos.txt").is_file(), videos))
+    del LAYOUTS["notes"]
+
+
+def test_a_layout_registered_elsewhere_is_a_dataset_and_auto_finds_it(tmp_path, notes_layout):
+    from deepfake_dvc.params import read_params
+    face_video(tmp_path / "a.mp4")
+    face_video(tmp_path / "b.mp4")
+    (tmp_path / "videos.txt").write_text("real a.mp4\nfake b.mp4\nfake ../elsewhere.mp4\n")
+    for dataset in ("notes", "auto"):
+        table = list_videos(tmp_path, dataset)
+        assert table[["path", "label", "status"]].values.tolist()[:2] == [
+            ["a.mp4", "real", "ok"], ["b.mp4", "fake", "ok"]]
+        assert table["status"][2].startswith("error: outside data_dir")
+    (tmp_path / "params.yaml").write_text("dataset: notes\n")
+    assert read_params(["dataset"], tmp_path / "params.yaml") == {"dataset": "notes"}
+    (tmp_path / "params.yaml").write_text("dataset: nowhere\n")
+    with pytest.raises(ConfigError, match="use one of auto, labels, dfdc, faceforensics, "
+                                          "celeb-df, folders, notes"):
+        read_params(["dataset"], tmp_path / "params.yaml")

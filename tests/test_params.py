@@ -119,3 +119,18 @@ def test_a_misspelt_or_repeated_key_is_named_not_ignored(tmp_path, content, mess
     path.write_text(content)
     with pytest.raises(ConfigError, match=re.escape(message)):
         read_params(("lr",), path)
+
+
+def test_the_parameters_page_names_every_key_with_its_default():
+    page = (ROOT / "docs" / "parameters.md").read_text()
+    assert not [key for key in RULES if f"`{key}`" not in page]
+    documented = re.findall(r"`(\w+)` \(`?([\w.+{}-]+)`?[,:;)]", page)
+    assert len(documented) > 30
+    for key, shown in documented:
+        if key not in RULES:  # a value's name, such as log_level's `debug` (more)
+            continue
+        default = DEFAULTS[key]
+        try:
+            assert float(shown) == float(default), key
+        except (TypeError, ValueError):
+            assert shown == str(default).lower() or (shown == "{}" and default == {}), key

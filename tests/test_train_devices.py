@@ -31,8 +31,8 @@ for video in range(4):  # real: dark faces, fake: bright ones
     paths.append(f"faces/v{video}.npz")
     labels.append(label)
     crops.append(frames.astype(np.uint8))
-params = dict(backbone="tiny_cnn", img_size=32, weights="none", dropout=0.0, bn_momentum=0.9, lr=1e-4, lr_decay=0.0,
-              jit_compile=False)
+params = dict(backbone="tiny_cnn", img_size=32, weights="none", dropout=0.0, bn_momentum=0.9,
+              lr=1e-4, lr_decay=0.0, jit_compile=False)
 
 
 def train(devices):
