@@ -287,7 +287,7 @@ def unknown_keys(values, source):
     for key in values:
         if key not in RULES:
             close = difflib.get_close_matches(str(key), RULES, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "see the README's Parameters"
+            hint = f"did you mean '{close[0]}'?" if close else "see docs/parameters.md"
             raise ConfigError(f"{source}: unknown parameter '{key}' ({hint})")
 
 
