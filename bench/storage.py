@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.preprocess import make_clips, ours, working_dir  # noqa: E402
-from deepfake_dvc.faces import load_faces  # noqa: E402
+from deepfake_dvc.crops_file import load_faces  # noqa: E402
 from deepfake_dvc.paths import FACES_DIR  # noqa: E402
 
 

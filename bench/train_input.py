@@ -28,7 +28,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from deepfake_dvc.faces import crop_face, load_crops, save_faces  # noqa: E402
+from deepfake_dvc.crops_file import load_crops, save_faces  # noqa: E402
+from deepfake_dvc.faces import crop_face  # noqa: E402
 from tests.synth import face_frame  # noqa: E402
 
 

@@ -1,7 +1,8 @@
 """A video's face crops, made the one way training, evaluation and check all make them: the
 frame sampling, face detection, tracks, alignment, cropping and the crops' storage that a
 model's preprocessing records (detect_faces, eval_faces, check)."""
-from deepfake_dvc.faces import FaceDetector, crop_faces, find_faces, save_faces, stored_crops
+from deepfake_dvc.crops_file import save_faces, stored_crops
+from deepfake_dvc.faces import FaceDetector, crop_faces, find_faces
 from deepfake_dvc.params import FACE_KEYS, FRAME_KEYS
 from deepfake_dvc.video import read_sampled_frames
 

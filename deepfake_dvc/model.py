@@ -18,8 +18,8 @@ import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from deepfake_dvc.backbones import get_backbone  # noqa: E402
+from deepfake_dvc.crops_file import crop_byte_ranges  # noqa: E402
 from deepfake_dvc.errors import ConfigError  # noqa: E402
-from deepfake_dvc.faces import crop_byte_ranges  # noqa: E402
 from deepfake_dvc.files import atomic_path  # noqa: E402
 from deepfake_dvc.log import log, showing_progress  # noqa: E402
 

@@ -19,7 +19,6 @@ from deepfake_dvc.files import write_json
 from deepfake_dvc.log import LOG_LEVELS, set_log_level
 
 PARAMS_FILE = "params.yaml"
-DETECTORS = ("hog", "cnn", "mtcnn", "hog+mtcnn")
 FRAME_FORMATS = ("jpg", "png")
 CLASS_WEIGHTS = ("balanced", "none")
 VIDEO_SCORES = ("mean", "max_track")
@@ -158,7 +157,7 @@ RULES = {
     "frame_format": choice(*FRAME_FORMATS),
     "jpeg_quality": between(integer, 1, 100, "use an integer in 1..100"),
     # detect_faces: the faces
-    "face_detector": choice(*DETECTORS),
+    "face_detector": (text, always, "use the name of a registered detector or cascade"),
     "detect_max_side": between(integer, 64, None, "use an integer >= 64"),
     "small_faces": (boolean, always, "use true or false"),
     "face_align": (boolean, always, "use true or false"),

@@ -5,7 +5,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from deepfake_dvc.calibration import calibrate, calibration_metrics, equal_error_point
-from deepfake_dvc.faces import load_faces
+from deepfake_dvc.crops_file import load_faces
 from deepfake_dvc.labels import LABEL_INDEX
 from deepfake_dvc.paths import FACES_DIR
 

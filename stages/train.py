@@ -19,8 +19,8 @@ import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
 from deepfake_dvc.backbones import BACKBONES  # noqa: F401  (checks backbone, img_size, weights)
+from deepfake_dvc.crops_file import count_crops, faces_path
 from deepfake_dvc.errors import ConfigError
-from deepfake_dvc.faces import count_crops, faces_path
 from deepfake_dvc.figures import new_figure, save_figure
 from deepfake_dvc.files import read_table, write_json
 from deepfake_dvc.labels import LABEL_INDEX, SELF_BLENDED

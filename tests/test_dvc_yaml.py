@@ -77,7 +77,7 @@ def test_stage_deps_are_the_modules_its_code_imports(stage):
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_stages_that_detect_faces_depend_on_the_saved_hog_detector(stage):
-    detects = "deepfake_dvc/crops.py" in project_imports(f"stages.{stage}")
+    detects = "deepfake_dvc/detectors/dlib_hog.py" in project_imports(f"stages.{stage}")
     assert ("deepfake_dvc/frontal_face_hog.svm" in STAGES[stage]["deps"]) == detects
 
 

@@ -4,11 +4,11 @@ import cv2
 import numpy as np
 import pytest
 
+from deepfake_dvc.detectors import CASCADES, NO_LANDMARKS
+from deepfake_dvc.detectors.dlib_hog import FRONTAL_FACE_HOG
+from deepfake_dvc.errors import ConfigError
 from deepfake_dvc.faces import (
-    CASCADES,
     FACE_TEMPLATE,
-    FRONTAL_FACE_HOG,
-    NO_LANDMARKS,
     FaceDetector,
     align_face,
     crop_face,
@@ -18,7 +18,6 @@ from deepfake_dvc.faces import (
     link_tracks,
     shift,
 )
-from deepfake_dvc.params import DETECTORS
 from tests.conftest import ROOT, run
 from tests.synth import dim_room, face_frame, paste_face
 
@@ -415,5 +414,9 @@ def test_a_failed_landmark_fit_keeps_the_plain_crop_and_says_so():
     assert not crop_faces([0], [frame], faces, 1.3, 64)["aligned"].any()  # align off
 
 
-def test_every_detector_params_yaml_accepts_has_a_cascade():
-    assert sorted(DETECTORS) == sorted(CASCADES)
+def test_the_cascades_params_yaml_accepts_are_the_registered_ones(tmp_path):
+    from deepfake_dvc.params import read_params
+    assert {"hog", "cnn", "mtcnn", "hog+mtcnn"} <= set(CASCADES)
+    (tmp_path / "params.yaml").write_text("face_detector: retinaface\n")
+    with pytest.raises(ConfigError, match="use one of hog, cnn, mtcnn, hog\\+mtcnn"):
+        read_params(["face_detector"], tmp_path / "params.yaml")

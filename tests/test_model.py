@@ -4,13 +4,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from deepfake_dvc.faces import (  # noqa: E402
-    crop_byte_ranges,
-    crop_face,
-    load_crops,
-    save_faces,
-    stored_crops,
-)
+from deepfake_dvc.crops_file import crop_byte_ranges, load_crops, save_faces, stored_crops  # noqa: E402
+from deepfake_dvc.faces import crop_face  # noqa: E402
 from deepfake_dvc.model import (  # noqa: E402
     KeepBestEpoch,
     augmenter,

@@ -50,7 +50,6 @@ def test_yaml_reads_1e_minus_4_as_text_and_it_is_accepted(tmp_path):
     ("split_seed", SEED_MAX + 1, f"parameter 'split_seed' is {SEED_MAX + 1}"),
     ("demo_seed", 2**40, "parameter 'demo_seed' is"),
     ("augment_flip", "maybe", "parameter 'augment_flip' is 'maybe' (text): use true or false"),
-    ("face_detector", "retinaface", "use one of hog, cnn, mtcnn, hog+mtcnn"),
     ("face_align", "yes please", "parameter 'face_align' is 'yes please' (text): use true"),
     ("data_dir", "~/videos", "parameter 'data_dir' is '~/videos' (text): give the folder's full"),
     ("data_dir", None, "parameter 'data_dir' is empty"),

@@ -13,7 +13,7 @@ import cv2
 import pandas as pd
 import pytest
 
-from deepfake_dvc.faces import load_faces
+from deepfake_dvc.crops_file import load_faces
 from deepfake_dvc.scoring import headline
 from tests.conftest import ROOT, copy_project, init_repo, run, run_killed, set_params
 from tests.synth import face_frame, face_video, write_video

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from deepfake_dvc.blend import random_blend, self_blend
-from deepfake_dvc.faces import load_faces
+from deepfake_dvc.crops_file import load_faces
 from tests.conftest import run, set_params
 from tests.synth import face_frame, face_video, write_video
 

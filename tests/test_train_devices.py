@@ -17,7 +17,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
-from deepfake_dvc.faces import save_faces
+from deepfake_dvc.crops_file import save_faces
 from deepfake_dvc.model import crop_dataset, distribution, fake_probabilities
 from stages.train import compiled_model, float32_copy
 

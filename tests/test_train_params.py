@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from deepfake_dvc.faces import save_faces
+from deepfake_dvc.crops_file import save_faces
 from deepfake_dvc.params import FACE_KEYS, FRAME_KEYS, write_settings
 from tests.conftest import run, set_params
 
