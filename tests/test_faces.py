@@ -420,3 +420,31 @@ def test_the_cascades_params_yaml_accepts_are_the_registered_ones(tmp_path):
     (tmp_path / "params.yaml").write_text("face_detector: retinaface\n")
     with pytest.raises(ConfigError, match="use one of hog, cnn, mtcnn, hog\\+mtcnn"):
         read_params(["face_detector"], tmp_path / "params.yaml")
+
+
+@pytest.fixture
+def middle_detector():
+    """A detector registered by this test alone: one face, the middle third of the image."""
+    from deepfake_dvc.detectors import CASCADES, DETECTORS, Detector, register
+
+    def find(models, image, upsample):
+        assert models("middle") == "its model" and image.ndim == 2  # grey, as declared
+        height, width = image.shape
+        box = (width / 3, height / 3, 2 * width / 3, 2 * height / 3)
+        return [(box, 1.0, NO_LANDMARKS.copy())]
+
+    yield register(Detector("middle", lambda: "its model", find, grey=True))
+    del DETECTORS["middle"], CASCADES["middle"]
+
+
+def test_a_detector_registered_elsewhere_finds_tracks_and_crops_faces(tmp_path, middle_detector):
+    from deepfake_dvc.params import read_params
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    detector = FaceDetector("middle", max_side=320, small_faces=False)
+    (box, score, _), = detector.detect(frame)  # found at 320 px, in the frame's pixels
+    assert np.allclose(box, (640 / 3, 160, 1280 / 3, 320)) and score == 1.0
+    faces = find_faces(detector, [0, 5], [frame, frame])
+    assert faces["frame_indices"].tolist() == [0, 5] and faces["tracks"].tolist() == [0, 0]
+    assert crop_faces([0, 5], [frame, frame], faces, 1.3, 32)["crops"].shape == (2, 32, 32, 3)
+    (tmp_path / "params.yaml").write_text("face_detector: middle\n")
+    assert read_params(["face_detector"], tmp_path / "params.yaml") == {"face_detector": "middle"}

@@ -20,7 +20,7 @@ from tests.synth import face_frame, face_video, write_video
 from tests.test_dvc_yaml import declared_outputs, is_output
 
 SMALL = dict(demo_clips_per_class=6, demo_frames=12, demo_width=320, demo_height=240,
-             frames_per_video=3, face_size=48, backbone="tiny_cnn", img_size=32, epochs=3,
+             frames_per_video=3, face_size=48, backbone="tiny_cnn", img_size=32, lr=1e-3, epochs=3,
              batch_size=8, workers=2, target_accuracy=1.0)  # the backbone is test_model's subject
 PREPROCESSING_STAGES = ("make_demo", "detect_faces", "split")
 EVAL = "dvclive/evaluate/metrics.json"  # evaluate's full test report, written by DVCLive
