@@ -103,12 +103,8 @@ def main():
 
     import keras
 
-    from deepfake_dvc.model import (
-        augmenter,
-        build_model,
-        crop_dataset,
-        learning_rate,
-    )
+    from deepfake_dvc.model import build_model
+    from deepfake_dvc.training import augmenter, crop_dataset, learning_rate
 
     rng = np.random.default_rng(0)
     paths, raw_paths = write_crop_files(Path(tempfile.mkdtemp(prefix="bench_input_")),

@@ -17,6 +17,7 @@ from deepfake_dvc.labels import DERIVED, LABEL_INDEX
 from deepfake_dvc.layouts import COLUMNS, find_layout, inside
 from deepfake_dvc.log import log
 from deepfake_dvc.params import FF_METHODS
+from deepfake_dvc.status import OK, failed, reason
 
 LABELS = tuple(LABEL_INDEX)
 
@@ -41,23 +42,23 @@ def list_videos(data_dir, dataset="auto", ff_compression="c23", ff_methods=FF_ME
     table["label"] = table["label"].str.strip().str.lower()
     table["path"] = [inside(root, p) for p in table["path"]]
     table["status"] = [row_problem(row) for row in table.itertuples()]
-    for row in table[table["status"] != "ok"].itertuples():
-        log.warning(f"{row.where}: {row.status[len('error: '):]}; skipped")
+    for row in table[table["status"] != OK].itertuples():
+        log.warning(f"{row.where}: {reason(row.status)}; skipped")
     table = one_row_per_file(root, table)
-    table["path"] = table["path"].where(table["status"] == "ok", table["raw_path"])
+    table["path"] = table["path"].where(table["status"] == OK, table["raw_path"])
     return table[COLUMNS + ["status"]].reset_index(drop=True)
 
 
 def row_problem(row):
     """'ok', or 'error: <why>' for a listed row that cannot be used."""
     if row.problem:
-        return f"error: {row.problem}"
+        return failed(row.problem)
     if not row.path:
-        return ("error: empty path" if not row.raw_path else
-                "error: outside data_dir (DVC does not track it; move the video into data_dir)")
+        return failed("empty path" if not row.raw_path else
+                      "outside data_dir (DVC does not track it; move the video into data_dir)")
     if row.label not in LABELS:
-        return f"error: unknown label '{row.label}' (expected real or fake)"
-    return "ok"
+        return failed(f"unknown label '{row.label}' (expected real or fake)")
+    return OK
 
 
 def file_identity(root, path):
@@ -73,7 +74,7 @@ def one_row_per_file(root, table):
     that video's path; a video without a group is its own group, a source that
     names no other listed video is ''.
     """
-    usable = table[table["status"] == "ok"]
+    usable = table[table["status"] == OK]
     first = {}
     drop = []
     for row in usable.itertuples():

@@ -1,11 +1,8 @@
-"""The detector (a registered backbone, the 2020 work's InceptionResNetV2 by default), its
-input pipeline and its scores.
+"""The detector (a registered backbone, the 2020 work's InceptionResNetV2 by default, with
+its pixel preprocessing as layers), saved and loaded; its scores and their explanation.
 
-Shared by train, evaluate and check, so all three preprocess face crops and
-turn frame scores into a video score the same way.
+Shared by train, evaluate and check, so all three feed the stored face crops the same way.
 """
-import sys
-import time
 import zipfile
 
 from deepfake_dvc.tensorflow_import import import_tensorflow
@@ -15,16 +12,10 @@ tf = import_tensorflow()  # before keras, which imports it too
 import cv2  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 from deepfake_dvc.backbones import get_backbone  # noqa: E402
-from deepfake_dvc.crops_file import crop_byte_ranges  # noqa: E402
 from deepfake_dvc.errors import ConfigError  # noqa: E402
 from deepfake_dvc.files import atomic_path  # noqa: E402
-from deepfake_dvc.log import log, showing_progress  # noqa: E402
-
-EPOCH_SEEDS = 1_000_003  # an epoch's seed: seed * EPOCH_SEEDS + epoch (distinct for any epochs)
-VIDEOS_AT_ONCE = 16      # crop_dataset reads this many videos' crops in turn
 
 
 @keras.saving.register_keras_serializable(package="deepfake_dvc")
@@ -71,166 +62,6 @@ def build_model(img_size, weights="none", dropout=0.0, bn_momentum=0.99,
     out = keras.layers.Dense(2, activation="softmax", name="real_fake",
                              dtype="float32")(x)  # float32 under mixed precision too
     return keras.Model(crops, out, name=f"{backbone}_deepfake")
-
-
-def distribution(gpus):
-    """MirroredStrategy over the devices when there are several (batch_size is then the global
-    batch, split between them), else TensorFlow's default: one device."""
-    if len(gpus) > 1:
-        return tf.distribute.MirroredStrategy([d.name for d in gpus])
-    return tf.distribute.get_strategy()
-
-
-def learning_rate(lr, lr_decay):
-    """Classic Keras decay: lr / (1 + lr_decay * step); constant when lr_decay is 0."""
-    return keras.optimizers.schedules.InverseTimeDecay(lr, decay_steps=1, decay_rate=lr_decay)
-
-
-class StopAtAccuracy(keras.callbacks.Callback):
-    """Stop training once training accuracy reaches target (0.997 in the 2020 recipe)."""
-
-    def __init__(self, target):
-        super().__init__()
-        self.target = target
-
-    def on_epoch_end(self, epoch, logs=None):
-        if (logs or {}).get("accuracy", 0.0) >= self.target:
-            self.model.stop_training = True
-
-
-class EpochProgress(keras.callbacks.Callback):
-    """Training's progress in the stages' voice: a bar over each epoch's batches (when bars
-    are shown) and one line per epoch with its metrics and seconds."""
-
-    def __init__(self, epochs, steps):
-        super().__init__()
-        self.epochs, self.steps, self.bar, self.start = epochs, steps, None, None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-        self.bar = tqdm(total=self.steps, desc=f"train: epoch {epoch + 1}/{self.epochs}",
-                        unit="batch", file=sys.stderr, leave=False,
-                        disable=not showing_progress())
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.bar.set_postfix({k: f"{v:.3f}" for k, v in (logs or {}).items()}, refresh=False)
-        self.bar.update(1)
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.bar.close()
-        logs = logs or {}
-        shown = ", ".join(f"{k} {logs[k]:.4f}" for k in ("accuracy", "loss", "val_accuracy",
-                                                         "val_loss") if k in logs)
-        log.info(f"train: epoch {epoch + 1}/{self.epochs}: {shown} "
-                 f"({time.perf_counter() - self.start:.0f} s)")
-
-
-class KeepBestEpoch(keras.callbacks.Callback):
-    """Remember the weights of the epoch with the lowest validation loss, and put them back
-    when training ends; `epoch` is that epoch (counted from 1)."""
-
-    def __init__(self):
-        super().__init__()
-        self.best, self.epoch, self.weights = np.inf, None, None
-
-    def on_epoch_end(self, epoch, logs=None):
-        loss = (logs or {}).get("val_loss", np.inf)
-        if loss < self.best:
-            self.best, self.epoch, self.weights = loss, epoch + 1, self.model.get_weights()
-
-    def on_train_end(self, logs=None):
-        if self.weights is not None:
-            self.model.set_weights(self.weights)
-
-
-def decode_crop(encoded):
-    """One stored crop's bytes as uint8 RGB: JPEG with libjpeg's accurate integer DCT, as
-    OpenCV decodes it (the same pixels that evaluate and check see), or PNG."""
-    return tf.cond(tf.strings.substr(encoded, 0, 2) == b"\xff\xd8",
-                   lambda: tf.io.decode_jpeg(encoded, channels=3, dct_method="INTEGER_ACCURATE"),
-                   lambda: tf.io.decode_png(encoded, channels=3))
-
-
-def crop_dataset(paths, labels, batch_size, seed=None, augment=None, epochs=range(1)):
-    """A tf.data pipeline of (crops, labels) batches over face-crop files: the crops as
-    stored (float32 pixels 0..255), which the model resizes and normalises itself.
-
-    Each crop is read in place from its file and decoded by TensorFlow's own
-    ops: no Python runs per image. Crops of VIDEOS_AT_ONCE videos are taken in
-    turn, so a batch mixes videos. Without a seed: one pass in file order.
-    With one: the batches of every epoch in `epochs` in one stream (for fit's
-    steps_per_epoch), each epoch's order of videos and of their crops, and
-    augment(crop, seed), drawn from stateless streams keyed by (seed, epoch)
-    alone, so that a run resumed at epoch k sees what an uninterrupted run saw.
-    """
-    ranges = [crop_byte_ranges(p) for p in paths]
-    starts = tf.constant(np.concatenate([r[0] for r in ranges]), tf.int64)
-    lengths = tf.constant(np.concatenate([r[1] for r in ranges]), tf.int64)
-    bounds = tf.constant(np.cumsum([0] + [len(r[0]) for r in ranges]), tf.int64)
-    files = tf.constant(list(map(str, paths)))
-    classes = tf.constant(np.asarray(labels, np.int32))
-
-    def permuted(count, epoch_seed, salt):
-        """0..count-1, shuffled by (epoch_seed, salt) unless epoch_seed is None."""
-        order = tf.range(count, dtype=tf.int64)
-        if epoch_seed is None:
-            return order
-        return tf.random.experimental.stateless_shuffle(order, tf.stack([epoch_seed, salt]))
-
-    def video_crops(video, epoch_seed):
-        contents = tf.io.read_file(files[video])
-        first = bounds[video]
-        order = first + permuted(bounds[video + 1] - first, epoch_seed, video + 1)
-
-        def crop(index):
-            image = decode_crop(tf.strings.substr(contents, starts[index], lengths[index]))
-            image.set_shape((None, None, 3))  # square crops, all of one size
-            return image, classes[video]
-
-        return tf.data.Dataset.from_tensor_slices(order).map(crop)
-
-    def epoch_batches(epoch_seed=None):
-        videos = permuted(len(paths), epoch_seed, 0)
-        ds = tf.data.Dataset.from_tensor_slices(videos).interleave(
-            lambda video: video_crops(video, epoch_seed), cycle_length=VIDEOS_AT_ONCE,
-            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        if augment is not None:
-            ds = ds.enumerate().map(
-                lambda i, crop_label: (augment(crop_label[0], tf.stack([epoch_seed, i])),
-                                       crop_label[1]),
-                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        return ds.batch(batch_size)
-
-    batches = -(-sum(len(r[0]) for r in ranges) // batch_size)
-    if seed is None:
-        ds = epoch_batches()
-    else:
-        ds = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(
-            lambda epoch: epoch_batches(seed * EPOCH_SEEDS + epoch))
-        batches *= len(epochs)
-    ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y))
-    return ds.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
-
-
-def augmenter(flip, jpeg_quality, brightness, contrast):
-    """augment(crop, seed) for crop_dataset, or None when every option is off."""
-    if not (flip or jpeg_quality or brightness or contrast):
-        return None
-
-    def augment(crop, seed):
-        seed = tf.cast(seed % 2**31, tf.int32)
-        if flip:
-            crop = tf.image.stateless_random_flip_left_right(crop, seed)
-        if jpeg_quality:
-            crop = tf.image.stateless_random_jpeg_quality(crop, jpeg_quality, 100, seed + 1)
-        image = tf.cast(crop, tf.float32) / 255.0
-        if brightness:
-            image = tf.image.stateless_random_brightness(image, brightness, seed + 2)
-        if contrast:
-            image = tf.image.stateless_random_contrast(image, 1 - contrast, 1 + contrast, seed + 3)
-        return tf.cast(tf.clip_by_value(image, 0, 1) * 255.0 + 0.5, tf.uint8)
-
-    return augment
 
 
 def fake_probabilities(model, crops, batch_size=32):

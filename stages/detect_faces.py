@@ -46,6 +46,7 @@ from deepfake_dvc.log import log
 from deepfake_dvc.parallel import parallel_map
 from deepfake_dvc.params import FACE_KEYS, FRAME_KEYS, read_params, run_stage, write_settings
 from deepfake_dvc.paths import FACE_SETTINGS, FACES_DIR, FACES_METRICS, FACES_TABLE, MANIFEST
+from deepfake_dvc.status import NO_FACE, OK, failed, left_out_counts
 
 PARAMS = ("data_dir", "dataset", "ff_compression", "ff_methods", *FRAME_KEYS, *FACE_KEYS,
           "synthesize_fakes", "reuse_source_faces")
@@ -67,9 +68,9 @@ def start_cropper(params):
 def sources_of(videos):
     """{fake's id: its source's id} for each fake whose source is a listed real video that
     can be read: it may be the same footage, and its faces then be where the source's are."""
-    reals = {v["path"]: v["id"] for v in videos if v["label"] == "real" and v["status"] == "ok"}
+    reals = {v["path"]: v["id"] for v in videos if v["label"] == "real" and v["status"] == OK}
     return {v["id"]: reals[v["source"]] for v in videos
-            if v["label"] == "fake" and v["status"] == "ok" and v["source"] in reals}
+            if v["label"] == "fake" and v["status"] == OK and v["source"] in reals}
 
 
 def largest_first(jobs, data_dir):
@@ -95,14 +96,14 @@ def detect_one(job):
     row = dict(row, fps=0.0, frame_count=0, width=0, height=0, duration=0.0, frames_kept=0,
                sha256="", frames=0, faces=0, frames_without_face=0, faces_not_aligned=0,
                faces_from="")
-    if row["status"] != "ok":  # refused when listed, and warned about there
+    if row["status"] != OK:  # refused when listed, and warned about there
         return row, None, None
     path = Path(params["data_dir"]) / row["path"]
     try:
         indices, frames, info = _cropper.frames(path)
         row.update(info, frames_kept=len(frames), sha256=file_digest(path))
     except (SkipInput, cv2.error, OSError) as e:  # the input's fault: recorded, the others go on
-        row["status"] = f"error: {e}"
+        row["status"] = failed(e)
         log.warning(f"{row['path']}: {e}; skipped")
         return row, None, None
     if source and all(row[key] == source[0][key] for key in SAME_FOOTAGE):
@@ -115,7 +116,7 @@ def detect_one(job):
                faces_not_aligned=int((~faces["aligned"]).sum()) if params["face_align"] else 0,
                frames_without_face=int(faces["frames_without_face"]))
     if not row["faces"]:
-        row["status"] = "no_face"
+        row["status"] = NO_FACE
         log.warning(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
         return row, None, None
     # A write the machine refuses raises MachineError: the stage stops, the input is not blamed.
@@ -145,9 +146,9 @@ def synthesize_fake(row, faces, params):
 def summary(table):
     """The counts that metrics/faces.json reports."""
     return dict(videos=len(table),
-                videos_with_faces=int((table["status"] == "ok").sum()),
-                videos_no_face=int((table["status"] == "no_face").sum()),
-                videos_failed=int(table["status"].str.startswith("error").sum()),
+                videos_with_faces=int((table["status"] == OK).sum()),
+                videos_no_face=left_out_counts(table["status"])[NO_FACE],
+                videos_failed=left_out_counts(table["status"])["error"],
                 frames=int(table["frames"].sum()),
                 faces=int(table["faces"].sum()),
                 frames_without_face=int(table["frames_without_face"].sum()),
@@ -164,7 +165,7 @@ def manifest_row(row):
     """The manifest's columns of detect_one's row: the video, what was found aside; its
     status is the video's (a video without a face is a readable one)."""
     video = {key: row[key] for key in (*LISTED, *VIDEO_COLUMNS)}
-    return dict(video, status="ok" if row["status"] == "no_face" else row["status"])
+    return dict(video, status=OK if row["status"] == NO_FACE else row["status"])
 
 
 def main(argv=None):

@@ -28,6 +28,7 @@ from deepfake_dvc.log import log
 from deepfake_dvc.parallel import parallel_map
 from deepfake_dvc.params import Preprocessing, read_params, run_stage
 from deepfake_dvc.paths import EVAL_DIR, MANIFEST, PREPROCESSING
+from deepfake_dvc.status import NO_FACE, OK, failed
 
 PARAMS = ("eval_sets", "data_dir", "ff_compression", "ff_methods")
 
@@ -67,7 +68,7 @@ def crop_one(job):
     content is a training video's is not cropped, and its row says which (same_as)."""
     row, folder, out = job
     row = dict(row, frames=0, faces=0, same_as="")
-    if row["status"] != "ok":
+    if row["status"] != OK:
         return row
     path = Path(folder) / row["path"]
     try:
@@ -77,12 +78,12 @@ def crop_one(job):
         indices, frames, _ = _cropper.frames(path)
     except (SkipInput, cv2.error, OSError) as e:
         log.warning(f"{row['path']}: {e}; skipped")
-        return dict(row, status=f"error: {e}")
+        return dict(row, status=failed(e))
     faces = _cropper.faces(indices, frames)
     row.update(frames=len(frames), faces=len(faces["crops"]))
     if not row["faces"]:
         log.warning(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
-        return dict(row, status="no_face")
+        return dict(row, status=NO_FACE)
     _cropper.save(row["id"], faces, out)
     return row
 
@@ -116,7 +117,7 @@ def main(argv=None):
                           f"numbers would not be cross-dataset ones: remove them from the set")
     table = table.drop(columns="same_as")  # empty in every row that is left
     write_text_atomic(out / "faces.csv", table.to_csv(index=False))
-    ok = table[table["status"] == "ok"]
+    ok = table[table["status"] == OK]
     log.info(f"eval_faces {name}: {len(ok)}/{len(table)} videos with faces "
              f"({(ok['label'] == 'real').sum()} real, {(ok['label'] == 'fake').sum()} fake), "
              f"{ok['faces'].sum()} faces -> {out}")

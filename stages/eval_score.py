@@ -21,6 +21,7 @@ from deepfake_dvc.params import read_params, run_stage
 from deepfake_dvc.paths import CARD, EVAL_DIR, EVAL_SETS_METRICS, MODEL, PLOTS_DIR, PREPROCESSING
 from deepfake_dvc.plots import confusion_png, roc_png
 from deepfake_dvc.scoring import calibrated, headline, measured, score
+from deepfake_dvc.status import OK, left_out_counts
 
 PARAMS = ("batch_size",)
 
@@ -36,7 +37,7 @@ def main(argv=None):
         raise ConfigError(f"no crops of evaluation set '{name}' ({crops / 'faces.csv'} not "
                           f"found): name a key of eval_sets in params.yaml, and run dvc repro")
     table = read_table(crops / "faces.csv")
-    videos = table[table["status"] == "ok"]
+    videos = table[table["status"] == OK]
     if videos.empty:
         raise DataError(f"no video with faces in {crops / 'faces.csv'}")
     decision, _ = load_card(CARD, MODEL, PREPROCESSING)
@@ -46,8 +47,7 @@ def main(argv=None):
     frames, videos = calibrated(*score(model, videos, params["batch_size"], crops), decision)
     report = dict(threshold=decision.threshold, temperature=decision.temperature,
                   **measured(frames, videos, decision.threshold),
-                  videos_left_out={"no_face": int((table["status"] == "no_face").sum()),
-                                   "error": int(table["status"].str.startswith("error").sum())})
+                  videos_left_out=left_out_counts(table["status"]))
     write_json(EVAL_DIR / f"{name}-report.json", report)
     write_json(EVAL_SETS_METRICS / f"{name}.json", headline(report))
     write_text_atomic(EVAL_DIR / f"{name}-predictions.csv",

@@ -20,6 +20,7 @@ from deepfake_dvc.labels import LABEL_INDEX, SPLITS
 from deepfake_dvc.log import log
 from deepfake_dvc.params import read_params, run_stage
 from deepfake_dvc.paths import FACES_TABLE, SPLIT, SPLIT_METRICS
+from deepfake_dvc.status import OK, left_out_counts
 
 PARAMS = ("split_mode", "test_size", "val_size", "split_seed")
 
@@ -102,8 +103,8 @@ def main(argv=None):
     params = read_params(PARAMS)
 
     table = read_table(FACES_TABLE)
-    usable = table[table["status"] == "ok"]
-    left_out = table[table["status"] != "ok"]
+    usable = table[table["status"] == OK]
+    left_out = table[table["status"] != OK]
     for row in left_out.itertuples():
         log.warning(f"{row.path}: left out ({row.status})")
     official = use_official_split(params["split_mode"], usable)
@@ -126,8 +127,7 @@ def main(argv=None):
     summary = {"mode": "official" if official else "grouped"}
     summary.update({split: {label: int(counts.loc[label, split]) for label in LABEL_INDEX}
                     for split in SPLITS})
-    summary["left_out"] = {"no_face": int((left_out["status"] == "no_face").sum()),
-                           "error": int(left_out["status"].str.startswith("error").sum())}
+    summary["left_out"] = left_out_counts(left_out["status"])
     if official:
         summary["left_out"]["not_in_official_split"] = len(unnamed)
         summary["groups_across_splits"] = len(groups_across_splits(videos))

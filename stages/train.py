@@ -115,7 +115,8 @@ def compiled_model(params):
     the current distribution strategy and dtype policy."""
     import keras
 
-    from deepfake_dvc.model import build_model, learning_rate
+    from deepfake_dvc.model import build_model
+    from deepfake_dvc.training import learning_rate
     try:
         model = build_model(params["img_size"], params["weights"], params["dropout"],
                             params["bn_momentum"], params["backbone"])
@@ -171,14 +172,14 @@ def main(argv=None):
     from dvclive.keras import DVCLiveCallback
 
     from deepfake_dvc.checkpoint import Checkpoint, stage_fingerprint
-    from deepfake_dvc.model import (
+    from deepfake_dvc.model import save_model
+    from deepfake_dvc.training import (
         EpochProgress,
         KeepBestEpoch,
         StopAtAccuracy,
         augmenter,
         crop_dataset,
         distribution,
-        save_model,
     )
     from dvclive import Live
 

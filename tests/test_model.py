@@ -4,16 +4,19 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from deepfake_dvc.crops_file import crop_byte_ranges, load_crops, save_faces, stored_crops  # noqa: E402
+from deepfake_dvc.crops_file import (  # noqa: E402
+    crop_byte_ranges,
+    load_crops,
+    save_faces,
+    stored_crops,
+)
 from deepfake_dvc.faces import crop_face  # noqa: E402
-from deepfake_dvc.model import (  # noqa: E402
+from deepfake_dvc.model import build_model, fake_probabilities, grad_cam  # noqa: E402
+from deepfake_dvc.training import (  # noqa: E402
     KeepBestEpoch,
     augmenter,
-    build_model,
     crop_dataset,
     decode_crop,
-    fake_probabilities,
-    grad_cam,
     learning_rate,
 )
 from tests.synth import face_frame  # noqa: E402

@@ -10,7 +10,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from deepfake_dvc.checkpoint import STATE, Checkpoint, stage_fingerprint  # noqa: E402
-from deepfake_dvc.model import KeepBestEpoch, learning_rate  # noqa: E402
+from deepfake_dvc.training import KeepBestEpoch, learning_rate  # noqa: E402
 
 X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
 Y = (X[:, 0] + X[:, 1] > 0).astype(np.int32)

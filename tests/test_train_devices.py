@@ -18,7 +18,8 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
 from deepfake_dvc.crops_file import save_faces
-from deepfake_dvc.model import crop_dataset, distribution, fake_probabilities
+from deepfake_dvc.model import fake_probabilities
+from deepfake_dvc.training import crop_dataset, distribution
 from stages.train import compiled_model, float32_copy
 
 rng = np.random.default_rng(0)
