@@ -1,4 +1,5 @@
-"""A map over videos in forked worker processes, with a progress bar and the workers' messages."""
+"""A map over videos by a registered executor (forked worker processes by default), with a
+progress bar and the workers' messages."""
 import logging
 import logging.handlers
 import multiprocessing
@@ -21,22 +22,33 @@ def _log_through(queue):
     log.handlers = [logging.handlers.QueueHandler(queue)]
 
 
-def parallel_map(func, items, workers, desc, writes_to=()):
-    """func over items in order, in `workers` forked processes, with a progress bar.
+def parallel_map(func, items, workers, desc, writes_to=(), executor="processes"):
+    """func over items in order, by a registered executor (EXECUTORS), with a progress bar.
 
-    Workers inherit the parent's state (a detector built before the call); an
-    exception in one is raised again in the parent. Their messages are printed
-    by the parent, above its progress bar. When the map is interrupted, the
-    workers are killed and the temporaries they were writing into the folders
-    writes_to are removed.
+    With one worker, or one item, it runs in this process. The default executor,
+    "processes", forks `workers` processes: they inherit the parent's state (a
+    detector built before the call); an exception in one is raised again in the
+    parent; their messages are printed by the parent, above its progress bar.
+    When the map is interrupted, the workers are killed and the temporaries they
+    were writing into the folders writes_to are removed.
     """
     items = list(items)
     workers = min(worker_count(workers), max(len(items), 1))
     bar = dict(total=len(items), desc=desc, unit="video", file=sys.stderr,
                disable=not showing_progress())
-    log.debug(f"{desc}: {len(items)} item(s) in {workers} process(es)")
+    log.debug(f"{desc}: {len(items)} item(s) in {workers} process(es) ({executor})")
     if workers == 1:
-        return [func(item) for item in tqdm(items, **bar)]
+        executor = "serial"
+    return EXECUTORS[executor](func, items, workers, bar, writes_to)
+
+
+def in_this_process(func, items, workers, bar, writes_to):
+    """The executor for one worker: func over items here, in order."""
+    return [func(item) for item in tqdm(items, **bar)]
+
+
+def in_forked_processes(func, items, workers, bar, writes_to):
+    """The executor of `workers` forked processes (see parallel_map)."""
     fork = multiprocessing.get_context("fork")
     messages = fork.Queue()
     listener = logging.handlers.QueueListener(messages, *log.handlers)
@@ -53,3 +65,9 @@ def parallel_map(func, items, workers, desc, writes_to=()):
         for folder in writes_to:  # so the listener (a daemon thread) is left to end with us
             remove_temporaries(folder)
         raise
+
+
+# name: executor(func, items, workers, bar (tqdm's arguments), writes_to) -> results in order.
+# Another executor (a cluster's) is one more entry: it must return func's results in the
+# items' order, update the bar, and remove what it left in writes_to when interrupted.
+EXECUTORS = {"serial": in_this_process, "processes": in_forked_processes}

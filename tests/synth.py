@@ -4,7 +4,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from stages.make_demo import FACE_PHOTO, PHOTO_FACE_BOX
+from deepfake_dvc.demo import FACE_PHOTO, PHOTO_FACE_BOX
 
 
 def face_frame(width, height, face_height=None, center=None, shade=90):

@@ -210,3 +210,18 @@ def test_a_closed_standard_stream_fails_nothing(tmp_path, closed):
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out").read_text() == "done"
+
+
+def test_an_executor_registered_elsewhere_maps_in_order(monkeypatch):
+    from deepfake_dvc import parallel
+    calls = []
+
+    def backwards(func, items, workers, bar, writes_to):  # runs in reverse, returns in order
+        calls.append(workers)
+        return [func(item) for item in reversed(items)][::-1]
+
+    monkeypatch.setitem(parallel.EXECUTORS, "backwards", backwards)
+    assert parallel.parallel_map(str, range(5), 2, "work", executor="backwards") == list("01234")
+    assert calls == [2]
+    assert parallel.parallel_map(str, range(5), 1, "work", executor="backwards") == list("01234")
+    assert calls == [2]  # one worker: in this process, whatever the executor

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 
 from deepfake_dvc.datasets import list_videos
+from deepfake_dvc.demo import clip_frames
 from deepfake_dvc.faces import FaceDetector
 from deepfake_dvc.params import load_yaml
-from stages.make_demo import clip_frames
 from tests.conftest import ROOT, run, set_params
 from tests.synth import outside_box
 

@@ -13,8 +13,8 @@ import pytest
 from deepfake_dvc import pictures
 from deepfake_dvc.calibration import UNCALIBRATED, Decision, scope
 from deepfake_dvc.check import line
+from deepfake_dvc.demo import FACE_PHOTO, PHOTO_FACE_BOX
 from deepfake_dvc.inference import model_scope
-from stages.make_demo import FACE_PHOTO, PHOTO_FACE_BOX
 from tests.test_calibration import training
 
 DECISION = Decision(temperature=1.5, threshold=0.5, threshold_rule="set in params.yaml",

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from deepfake_dvc.errors import ConfigError, DataError
-from stages.split import assign_splits, check_splits, official_splits, use_official_split
+from deepfake_dvc.splitting import assign_splits, check_splits, official_splits, use_official_split
 
 
 def videos(n_groups, fakes_per_group=1):
