@@ -116,9 +116,20 @@ def choice(*options):
     return text, lambda v: v in options, f"use one of {', '.join(options)}"
 
 
-def between(convert, low, high, hint):
-    """(convert, valid, hint) for a value in [low, high] (high None: no upper bound)."""
-    return convert, lambda v: v >= low and (high is None or v <= high), hint
+KINDS = {integer: "an integer", number: "a number"}  # how a hint names each kind's values
+
+
+def between(convert, low, high=None, hint=None):
+    """(convert, valid, hint) for a value in [low, high] (high None: no upper bound); the hint
+    said from the bounds unless given."""
+    bounds = f"in {low}..{high}" if high is not None else f">= {low}"
+    return (convert, lambda v: v >= low and (high is None or v <= high),
+            hint or f"use {KINDS[convert]} {bounds}")
+
+
+def flag():
+    """(convert, valid, hint) for true or false."""
+    return boolean, always, "use true or false"
 
 
 def always(value):
@@ -127,7 +138,8 @@ def always(value):
 
 SMALLEST_INPUT = 32  # no backbone takes less (each checks its own minimum, CROSS_RULES)
 
-# key: (convert, valid, hint). convert raises ValueError when the value is not of the kind.
+# key: (convert, valid, hint), declared: convert raises ValueError when the value is not of
+# the kind; choice, between and flag say their hints from what they allow.
 RULES = {
     "data_dir": (text, lambda v: not v.startswith("~"),
                  "give the folder's full path or a path relative to the project "
@@ -139,37 +151,37 @@ RULES = {
     "ff_compression": choice(*FF_COMPRESSIONS),
     "ff_methods": (methods, lambda v: set(v) <= set(FF_METHODS),
                    f"use all, or a list of some of {', '.join(FF_METHODS)}"),
-    "split_seed": between(integer, 0, SEED_MAX, f"use an integer in 0..{SEED_MAX}"),
-    "train_seed": between(integer, 0, SEED_MAX, f"use an integer in 0..{SEED_MAX}"),
+    "split_seed": between(integer, 0, SEED_MAX),
+    "train_seed": between(integer, 0, SEED_MAX),
     "workers": between(integer, 0, None, "use 0 (all cores) or more"),
     "log_level": choice(*LOG_LEVELS),
     # make_demo
-    "demo_clips_per_class": between(integer, 1, None, "use an integer >= 1"),
-    "demo_frames": between(integer, 1, None, "use an integer >= 1"),
+    "demo_clips_per_class": between(integer, 1),
+    "demo_frames": between(integer, 1),
     "demo_width": (integer, lambda v: 64 <= v <= 4096 and v % 2 == 0,
                    "use an even integer in 64..4096 (the mp4v codec needs even sizes)"),
     "demo_height": (integer, lambda v: 64 <= v <= 4096 and v % 2 == 0,
                     "use an even integer in 64..4096 (the mp4v codec needs even sizes)"),
-    "demo_seed": between(integer, 0, SEED_MAX, f"use an integer in 0..{SEED_MAX}"),
+    "demo_seed": between(integer, 0, SEED_MAX),
     # detect_faces: the frames
-    "frames_per_video": between(integer, 1, None, "use an integer >= 1"),
-    "frame_max_side": between(integer, 32, None, "use an integer >= 32"),
+    "frames_per_video": between(integer, 1),
+    "frame_max_side": between(integer, 32),
     "frame_format": choice(*FRAME_FORMATS),
-    "jpeg_quality": between(integer, 1, 100, "use an integer in 1..100"),
+    "jpeg_quality": between(integer, 1, 100),
     # detect_faces: the faces
     "face_detector": (text, always, "use the name of a registered detector or cascade"),
-    "detect_max_side": between(integer, 64, None, "use an integer >= 64"),
-    "small_faces": (boolean, always, "use true or false"),
-    "face_align": (boolean, always, "use true or false"),
-    "face_margin": between(number, 1.0, 4.0, "use a number in 1.0..4.0"),
-    "face_size": between(integer, 32, 1024, "use an integer in 32..1024"),
-    "faces_per_frame": between(integer, 1, None, "use an integer >= 1"),
-    "synthesize_fakes": (boolean, always, "use true or false"),
-    "reuse_source_faces": (boolean, always, "use true or false"),
+    "detect_max_side": between(integer, 64),
+    "small_faces": flag(),
+    "face_align": flag(),
+    "face_margin": between(number, 1.0, 4.0),
+    "face_size": between(integer, 32, 1024),
+    "faces_per_frame": between(integer, 1),
+    "synthesize_fakes": flag(),
+    "reuse_source_faces": flag(),
     # split
     "split_mode": choice(*SPLIT_MODES),
-    "test_size": between(number, 0.05, 0.5, "use a number in 0.05..0.5"),
-    "val_size": between(number, 0.05, 0.5, "use a number in 0.05..0.5"),
+    "test_size": between(number, 0.05, 0.5),
+    "val_size": between(number, 0.05, 0.5),
     # train
     "backbone": (text, always, "use the name of a registered backbone"),
     "weights": (weights_source, always,
@@ -180,25 +192,25 @@ RULES = {
     "dropout": (number, lambda v: 0 <= v < 1, "use a number in [0, 1)"),
     "bn_momentum": (number, lambda v: 0 <= v < 1, "use a number in [0, 1)"),
     "lr": (number, lambda v: v > 0, "use a number > 0"),
-    "lr_decay": between(number, 0, None, "use a number >= 0"),
-    "batch_size": between(integer, 1, None, "use an integer >= 1"),
-    "epochs": between(integer, 1, None, "use an integer >= 1"),
+    "lr_decay": between(number, 0),
+    "batch_size": between(integer, 1),
+    "epochs": between(integer, 1),
     "keep_epoch": choice(*KEEP_EPOCHS),
     "target_accuracy": (target_value, lambda v: v == "none" or 0 < v <= 1,
                         "use a number in (0, 1], or none (run every epoch)"),
     "class_weight": choice(*CLASS_WEIGHTS),
-    "augment_flip": (boolean, always, "use true or false"),
+    "augment_flip": flag(),
     "augment_jpeg": (integer, lambda v: v == 0 or 10 <= v <= 100,
                      "use 0 (off) or the lowest JPEG quality, 10..100"),
-    "augment_brightness": between(number, 0, 0.5, "use a number in 0..0.5"),
-    "augment_contrast": between(number, 0, 0.9, "use a number in 0..0.9"),
-    "mixed_precision": (boolean, always, "use true or false"),
-    "jit_compile": (boolean, always, "use true or false"),
+    "augment_brightness": between(number, 0, 0.5),
+    "augment_contrast": between(number, 0, 0.9),
+    "mixed_precision": flag(),
+    "jit_compile": flag(),
     # evaluate and check
     "threshold": (threshold_value, lambda v: v == "auto" or 0 <= v <= 1,
                   "use a number in 0..1, or auto (the validation split's equal error rate)"),
-    "uncertain_margin": between(number, 0, 0.5, "use a number in 0..0.5"),
-    "min_faces": between(integer, 1, None, "use an integer >= 1"),
+    "uncertain_margin": between(number, 0, 0.5),
+    "min_faces": between(integer, 1),
     "video_score": choice(*VIDEO_SCORES),
 }
 
