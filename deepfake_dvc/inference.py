@@ -1,7 +1,9 @@
 """A trained model's verdicts: the model, its preprocessing and its card, loaded once for many
 videos; each video's faces found and scored exactly as in training."""
 import dataclasses
+import tempfile
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -46,6 +48,15 @@ class Checker:
         from deepfake_dvc.model import load_classifier
         self.model = load_classifier(model_path)
         self.crops = VideoCropper(dataclasses.asdict(self.prep))
+
+    def check_bytes(self, data, name="upload.mp4"):
+        """check() for a video given as its bytes (an upload): decoded from a temporary
+        file named like name (its extension tells the container), reported as name."""
+        with tempfile.TemporaryDirectory(prefix="deepfake-check-") as folder:
+            path = Path(folder) / Path(name).name
+            path.write_bytes(bytes(data))
+            result, sampled = self.check(path)
+        return dict(result, video=name), sampled
 
     def check(self, path):
         """The verdict for one video, with per-frame scores and where the time went (seconds:

@@ -1,0 +1,28 @@
+"""Checker, the library's entry for verdicts: a model loaded once, a video by path or bytes."""
+import yaml
+
+from deepfake_dvc.inference import Checker
+from deepfake_dvc.params import Preprocessing
+from tests.conftest import ROOT
+from tests.synth import face_video
+
+DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def test_a_video_given_as_bytes_gets_the_verdict_its_file_gets(tmp_path):
+    from deepfake_dvc.model import build_model, save_model
+    save_model(build_model(32, backbone="tiny_cnn"), tmp_path / "model.keras")
+    Preprocessing(**{k: DEFAULTS[k] for k in Preprocessing.__dataclass_fields__
+                     if k != "img_size"}, img_size=32).save(tmp_path / "preprocessing.json")
+    video = face_video(tmp_path / "clip.mp4", n_frames=8, width=320, height=240)
+    checker = Checker(tmp_path / "model.keras")
+    from_file, _ = checker.check(video)
+    from_bytes, (indices, frames, faces) = checker.check_bytes(video.read_bytes(), "clip.mp4")
+    assert from_file["faces_found"] > 0 and from_file["verdict"] != "ERROR"
+    assert from_bytes["video"] == "clip.mp4" and from_file["video"] == str(video)
+    for key in ("verdict", "p_fake", "p_fake_raw", "faces_found", "frame_p_fake"):
+        assert from_bytes[key] == from_file[key], key
+    assert from_bytes["model"]["mark"] == "no model card"  # what it is worth, as for a file
+    broken, sampled = checker.check_bytes(b"not a video", "broken.mp4")
+    assert broken["verdict"] == "ERROR" and sampled is None and broken["video"] == "broken.mp4"
+    assert "not a readable video" in broken["error"] and "deepfake-check-" not in broken["error"]
