@@ -1,8 +1,10 @@
-"""Training the detector: the input pipeline over the crop files, the learning-rate schedule,
-the devices, and the callbacks that report progress, keep the best epoch and stop early.
+"""Training the detector: the compiled model, the input pipeline over the crop files, the
+learning-rate schedule, the devices, the callbacks that report progress, keep the best epoch
+and stop early, and the record of what was trained (training.json, the learning curves).
 (The resumable checkpoint is checkpoint.py.)"""
 import sys
 import time
+from pathlib import Path
 
 from deepfake_dvc.tensorflow_import import import_tensorflow
 
@@ -10,10 +12,15 @@ tf = import_tensorflow()  # before keras, which imports it too
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from sklearn.utils.class_weight import compute_class_weight  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from deepfake_dvc.crops_file import crop_byte_ranges  # noqa: E402
+from deepfake_dvc.crops_file import count_crops, crop_byte_ranges, faces_path  # noqa: E402
+from deepfake_dvc.errors import ConfigError  # noqa: E402
+from deepfake_dvc.figures import new_figure, save_figure  # noqa: E402
+from deepfake_dvc.labels import LABEL_INDEX, SELF_BLENDED  # noqa: E402
 from deepfake_dvc.log import log, showing_progress  # noqa: E402
+from deepfake_dvc.paths import DEMO_DIR  # noqa: E402
 
 EPOCH_SEEDS = 1_000_003  # an epoch's seed: seed * EPOCH_SEEDS + epoch (distinct for any epochs)
 
@@ -179,3 +186,104 @@ def augmenter(flip, jpeg_quality, brightness, contrast):
         return tf.cast(tf.clip_by_value(image, 0, 1) * 255.0 + 0.5, tf.uint8)
 
     return augment
+
+
+def class_weights(labels, mode):
+    """Keras class_weight for unbalanced data (scikit-learn's 'balanced'), or None."""
+    if mode == "none":
+        return None
+    classes = np.unique(labels)
+    weights = compute_class_weight("balanced", classes=classes, y=labels)
+    return {int(c): float(w) for c, w in zip(classes, weights)}
+
+
+def data_summary(split, data_dir):
+    """What the model saw: videos and face crops per split and class, fakes synthesized."""
+    split = split.assign(crops=[count_crops(faces_path(i)) for i in split["id"]],
+                         synthesized=split["id"].str.endswith(SELF_BLENDED))
+
+    def per_split(count):
+        return {s: {label: int(count(split[(split["split"] == s) & (split["label"] == label)]))
+                    for label in LABEL_INDEX} for s in ("train", "val", "test")}
+
+    return dict(data_dir=data_dir, demo=Path(data_dir).resolve() == DEMO_DIR.resolve(),
+                videos=per_split(len), crops=per_split(lambda part: part["crops"].sum()),
+                synthesized_fakes={s: int(split[split["split"] == s]["synthesized"].sum())
+                                   for s in ("train", "val", "test")})
+
+
+def target_reached(history, target):
+    """The stop rule: the last epoch's training accuracy reached target_accuracy (never with
+    target_accuracy none)."""
+    return target != "none" and bool(history) and history["accuracy"][-1] >= target
+
+
+def training_summary(params, history, kept):
+    """The initial weights, epochs run and why training stopped, the epoch kept (counted
+    from 1) and its validation metrics."""
+    epochs_run = len(history["loss"])
+    stopped = (f"training accuracy reached target_accuracy {params['target_accuracy']}"
+               if target_reached(history, params["target_accuracy"])
+               else f"ran all {params['epochs']} epochs")
+    return dict(architecture=f"{params['backbone']}, global average pooling, dropout, 2-way "
+                             f"softmax",
+                backbone=params["backbone"], weights=params["weights"],
+                img_size=params["img_size"], epochs_run=epochs_run,
+                stopped=stopped, keep_epoch=params["keep_epoch"], kept_epoch=kept,
+                validation={k[4:]: round(float(v[kept - 1]), 6) for k, v in history.items()
+                            if k.startswith("val_")})
+
+
+def curve_png(history, metric, kept, path):
+    """The 2020 work's plot: a metric per epoch, train vs validation, and the epoch kept."""
+    fig, ax = new_figure(6, 4)
+    epochs = range(1, len(history[metric]) + 1)
+    ax.plot(epochs, history[metric], "o-", label="train")
+    if f"val_{metric}" in history:
+        ax.plot(epochs, history[f"val_{metric}"], "o-", label="validation")
+    ax.axvline(kept, color="grey", linestyle=":", label=f"kept: epoch {kept}")
+    ax.set(xlabel="epoch", ylabel=metric, title=f"model {metric}")
+    ax.legend()
+    save_figure(fig, path)
+
+
+def compiled_model(params):
+    """The 2020 model compiled with Adam, its learning-rate decay and its optimizer built; under
+    the current distribution strategy and dtype policy."""
+    import keras
+
+    from deepfake_dvc.model import build_model
+    from deepfake_dvc.training import learning_rate
+    try:
+        model = build_model(params["img_size"], params["weights"], params["dropout"],
+                            params["bn_momentum"], params["backbone"])
+    except Exception as e:  # Keras raises a bare Exception when a download fails
+        raise ConfigError(f"could not load weights '{params['weights']}' ({e}); without internet "
+                          f"set weights: none, or the path of a weights file, in params.yaml"
+                          ) from None
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate(params["lr"], params["lr_decay"])),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile=params["jit_compile"])
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def float32_copy(model, params):
+    """The trained weights in a float32 model on one device: what evaluate and check load."""
+    import keras
+
+    from deepfake_dvc.model import build_model
+    keras.mixed_precision.set_global_policy("float32")
+    copy = build_model(params["img_size"], "none", params["dropout"], params["bn_momentum"],
+                       params["backbone"])
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def replay(live, history):
+    """Log the epochs a resumed run had already done, as DVCLive's Keras callback did."""
+    from dvclive.utils import standardize_metric_name
+    for epoch in range(len(history.get("loss", []))):
+        for metric, values in history.items():
+            live.log_metric(standardize_metric_name(metric, "dvclive.keras"), values[epoch])
+        live.next_step()

@@ -19,8 +19,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import keras
 from deepfake_dvc.crops_file import save_faces
 from deepfake_dvc.model import fake_probabilities
-from deepfake_dvc.training import crop_dataset, distribution
-from stages.train import compiled_model, float32_copy
+from deepfake_dvc.training import compiled_model, crop_dataset, distribution, float32_copy
 
 rng = np.random.default_rng(0)
 paths, labels, crops = [], [], []

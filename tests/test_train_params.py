@@ -43,7 +43,7 @@ def test_imagenet_weights_offline_say_which_parameter_to_change(project):
 @pytest.mark.parametrize("data_dir,demo", [("data/demo", True), ("./data/demo/", True),
                                            ("videos", False), ("/elsewhere/data/demo", False)])
 def test_the_training_record_counts_what_the_model_saw(tmp_path, monkeypatch, data_dir, demo):
-    from stages.train import data_summary
+    from deepfake_dvc.training import data_summary
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data" / "faces").mkdir(parents=True)
     rows = [("r0", "real", "train", 4), ("f0", "fake", "train", 3), ("r0+sbi", "fake", "train", 4),
