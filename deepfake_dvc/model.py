@@ -53,15 +53,15 @@ def build_model(img_size, weights="none", dropout=0.0, bn_momentum=0.99,
     crops = keras.Input((None, None, 3), dtype="float32", name="crops")
     pixels = Resize(img_size, name="resize", dtype="float32")(crops)
     features = spec.features(spec.normalisation()(pixels), weights)
-    for layer in keras.Model(crops, features).layers:
-        layer.trainable = True
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = bn_momentum
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(features)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     out = keras.layers.Dense(2, activation="softmax", name="real_fake",
                              dtype="float32")(x)  # float32 under mixed precision too
-    return keras.Model(crops, out, name=f"{backbone}_deepfake")
+    model = keras.Model(crops, out, name=f"{backbone}_deepfake")  # every layer trainable
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = bn_momentum
+    return model
 
 
 def fake_probabilities(model, crops, batch_size=32):

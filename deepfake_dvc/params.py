@@ -227,6 +227,34 @@ def add_cross_rule(needs, named, check):
     CROSS_RULES.append((tuple(needs), named, check))
 
 
+class Registry(dict):
+    """A registry's entries by name, in the order registered (backbones, face detectors,
+    dataset layouts): the values its parameter may take, besides also. An unknown name is
+    a ConfigError listing the known ones, in params.yaml as anywhere else."""
+
+    def __init__(self, kind, parameter=None, also=()):
+        super().__init__()
+        self.kind, self.also = kind, tuple(also)
+        if parameter:
+            add_cross_rule([parameter], parameter,
+                           lambda values: (values[parameter] in self.names(),
+                                           f"use one of {', '.join(self.names())}"))
+
+    def names(self):
+        """Every value its parameter may take."""
+        return (*self.also, *self)
+
+    def add(self, name, entry):
+        """Register entry as name (a name already taken is an error); returns entry."""
+        if name in self:
+            raise ValueError(f"{self.kind} '{name}' is registered twice")
+        self[name] = entry
+        return entry
+
+    def __missing__(self, name):
+        raise ConfigError(f"unknown {self.kind} '{name}': use one of {', '.join(self.names())}")
+
+
 def shown(value):
     """What was read, as a user would recognise it."""
     if isinstance(value, str):

@@ -145,10 +145,10 @@ def synthesize_fake(row, faces, params):
 
 def summary(table):
     """The counts that metrics/faces.json reports."""
+    left_out = left_out_counts(table["status"])
     return dict(videos=len(table),
                 videos_with_faces=int((table["status"] == OK).sum()),
-                videos_no_face=left_out_counts(table["status"])[NO_FACE],
-                videos_failed=left_out_counts(table["status"])["error"],
+                videos_no_face=left_out[NO_FACE], videos_failed=left_out["error"],
                 frames=int(table["frames"].sum()),
                 faces=int(table["faces"].sum()),
                 frames_without_face=int(table["frames_without_face"].sum()),

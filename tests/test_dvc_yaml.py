@@ -27,7 +27,7 @@ def module_path(name):
     return (path / "__init__.py" if path.is_dir() else path.with_suffix(".py")).relative_to(ROOT)
 
 
-def imported_names(node, package_modules=True):
+def imported_names(node):
     """The project's module names an import statement loads (its packages' __init__ too)."""
     if isinstance(node, ast.Import):
         names = [a.name for a in node.names]

@@ -8,8 +8,7 @@ calls register(); see docs/contributing.md.
 from dataclasses import dataclass
 from typing import Callable
 
-from deepfake_dvc.errors import ConfigError
-from deepfake_dvc.params import add_cross_rule
+from deepfake_dvc.params import Registry, add_cross_rule
 
 
 @dataclass(frozen=True)
@@ -30,28 +29,17 @@ class Backbone:
     pretrained: bool = True
 
 
-BACKBONES = {}
+BACKBONES = Registry("backbone", parameter="backbone")
 
 
 def register(backbone):
-    """Add backbone to the registry under its name (a name already taken is an error)."""
-    if backbone.name in BACKBONES:
-        raise ValueError(f"backbone '{backbone.name}' is registered twice")
-    BACKBONES[backbone.name] = backbone
-    return backbone
+    """Add backbone to the registry under its name."""
+    return BACKBONES.add(backbone.name, backbone)
 
 
 def get_backbone(name):
     """The registered backbone called name; ConfigError listing the known ones otherwise."""
-    try:
-        return BACKBONES[name]
-    except KeyError:
-        raise ConfigError(f"unknown backbone '{name}': use one of {', '.join(BACKBONES)}"
-                          ) from None
-
-
-def known(values):
-    return values["backbone"] in BACKBONES, f"use one of {', '.join(BACKBONES)}"
+    return BACKBONES[name]
 
 
 def takes_img_size(values):
@@ -66,7 +54,6 @@ def takes_weights(values):
         f"backbone {values['backbone']} has no pretrained weights: set weights to none"
 
 
-add_cross_rule(["backbone"], "backbone", known)
 add_cross_rule(["backbone", "img_size"], "img_size", takes_img_size)
 add_cross_rule(["backbone", "weights"], "weights", takes_weights)
 

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from deepfake_dvc.params import add_cross_rule
+from deepfake_dvc.params import Registry
 
 LANDMARKS = ("left_eye", "right_eye", "nose_tip", "nose_base", "mouth_left", "mouth_right")
 NO_LANDMARKS = np.full((len(LANDMARKS), 2), np.nan)
@@ -35,24 +35,20 @@ class Detector:
     full_size: tuple = (0,)
 
 
-DETECTORS = {}
-CASCADES = {}  # face_detector value: the detectors it runs, in turn
+DETECTORS = Registry("detector")
+CASCADES = Registry("cascade", parameter="face_detector")  # a value: the detectors it runs
 
 
 def register(detector):
     """Add detector to the registry, and as a cascade of one."""
-    if detector.name in DETECTORS:
-        raise ValueError(f"detector '{detector.name}' is registered twice")
-    DETECTORS[detector.name] = detector
-    return register_cascade(detector.name, [detector.name])
+    DETECTORS.add(detector.name, detector)
+    register_cascade(detector.name, [detector.name])
+    return detector
 
 
 def register_cascade(name, detectors):
     """A face_detector value that runs detectors (registered names) in turn."""
-    if name in CASCADES:
-        raise ValueError(f"cascade '{name}' is registered twice")
-    CASCADES[name] = tuple(detectors)
-    return detectors
+    return CASCADES.add(name, tuple(detectors))
 
 
 def passes(cascade):
@@ -62,12 +58,6 @@ def passes(cascade):
     names = CASCADES[cascade]
     return list(names), [(names[-1], upsample) for upsample in DETECTORS[names[-1]].full_size]
 
-
-def known_cascade(values):
-    return values["face_detector"] in CASCADES, f"use one of {', '.join(CASCADES)}"
-
-
-add_cross_rule(["face_detector"], "face_detector", known_cascade)
 
 # The built-in detectors register themselves; then the cascade the project uses by default.
 from deepfake_dvc.detectors import dlib_hog, dlib_cnn, mtcnn  # noqa: E402, F401, I001

@@ -13,7 +13,7 @@ from typing import Callable
 import pandas as pd
 
 from deepfake_dvc.errors import DataError
-from deepfake_dvc.params import add_cross_rule
+from deepfake_dvc.params import Registry
 
 COLUMNS = ["path", "label", "group", "source", "official_split"]
 
@@ -32,15 +32,12 @@ class Layout:
     videos: Callable
 
 
-LAYOUTS = {}  # in the order `dataset: auto` tries them
+LAYOUTS = Registry("layout", parameter="dataset", also=["auto"])  # in the order auto tries them
 
 
 def register(layout):
-    """Add layout to the registry under its name (a name already taken is an error)."""
-    if layout.name in LAYOUTS:
-        raise ValueError(f"layout '{layout.name}' is registered twice")
-    LAYOUTS[layout.name] = layout
-    return layout
+    """Add layout to the registry under its name."""
+    return LAYOUTS.add(layout.name, layout)
 
 
 def find_layout(root, dataset="auto"):
@@ -58,13 +55,6 @@ def find_layout(root, dataset="auto"):
                     + "; ".join(layout.mark for layout in LAYOUTS.values()))
 
 
-def known_dataset(values):
-    return values["dataset"] in ("auto", *LAYOUTS), f"use one of auto, {', '.join(LAYOUTS)}"
-
-
-add_cross_rule(["dataset"], "dataset", known_dataset)
-
-
 def inside(root, path):
     """path as a normalised path relative to root, or '' when it leads outside root."""
     if not path:
@@ -72,6 +62,7 @@ def inside(root, path):
     root = Path(root).absolute()
     relative = os.path.relpath(os.path.normpath(root / path), root)
     return "" if relative == ".." or relative.startswith("../") else Path(relative).as_posix()
+
 
 def connected_groups(people):
     """One group name per video: videos that share a person, directly or through other
@@ -91,6 +82,7 @@ def connected_groups(people):
             parent[b] = a
     return [root_of(persons[0]) for persons in people]
 
+
 def video_row(root, path, label, names, convention):
     """(the row of the video at path, its people, the key of its footage), from names: what
     the layout's parser made of its file name, or None when the name does not fit the
@@ -100,6 +92,7 @@ def video_row(root, path, label, names, convention):
         return (dict(path=listed, label=label,
                      problem=f"name '{path.stem}' does not fit {convention}"), [listed], listed)
     return (dict(path=listed, label=label), *names)
+
 
 def video_table(rows, where):
     """The rows (dicts of COLUMNS and problem, why a row cannot be used; missing ones '') as
