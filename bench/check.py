@@ -75,8 +75,8 @@ def main():
     decision, _ = load_card(work / "card.json", *files)
     card_load = time.perf_counter() - start
 
-    result, (_, _, faces) = checker.check(args.clip)
-    timing = result["timing"]
+    result = checker.check(args.clip)
+    timing, faces = result.timing, result.sampled.faces
     start = time.perf_counter()
     p_raw = checker.model.predict(faces["crops"].astype(np.float32), batch_size=32,
                                   verbose=0)[:, 1]
@@ -94,15 +94,15 @@ def main():
         gradcam.append(time.perf_counter() - start)
 
     crops = len(faces["crops"])
-    outside = result["seconds"] - timing["model"]
-    print(f"clip {args.clip}: {result['frames_sampled']} frames sampled, {crops} faces, "
+    outside = result.seconds - timing["model"]
+    print(f"clip {args.clip}: {result.frames_sampled} frames sampled, {crops} faces, "
           f"{args.img_size} px")
     print(f"model load + first call      {load:7.2f} s (once per check command)")
     print(f"decode (sampled frames)      {timing['decode']:7.2f} s")
     print(f"face detection + crops       {timing['faces']:7.2f} s")
     print(f"model inference              {timing['model']:7.2f} s  ({crops / timing['model']:.2f} images/s)")
     print(f"bare model.predict           {bare:7.2f} s  ({crops / bare:.2f} images/s)")
-    print(f"total per video              {result['seconds']:7.2f} s")
+    print(f"total per video              {result.seconds:7.2f} s")
     print(f"card load                    {card_load * 1000:7.2f} ms (once per check command)")
     print(f"calibration + verdict        {verdict_cost * 1000:7.3f} ms per video")
     print(f"Grad-CAM with --out          {gradcam[0]:7.2f} s first video, {gradcam[1]:.2f} s after")

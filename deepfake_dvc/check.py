@@ -178,13 +178,13 @@ def csv_text(results):
     out = io.StringIO()
     writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(dict(r, scope=r["model"]["mark"] or "") for r in results)
+    writer.writerows(dict(r.as_dict(), scope=r.model["mark"] or "") for r in results)
     return out.getvalue()
 
 
 def summary(results):
     """One line: how many videos got each verdict, and how many failed."""
-    counts = {v: sum(r["verdict"] == v for r in results) for v in (*VERDICTS, "ERROR")}
+    counts = {v: sum(r.verdict == v for r in results) for v in (*VERDICTS, "ERROR")}
     return (f"summary: {len(results)} video(s): "
             + ", ".join(f"{counts[v]} {v}" for v in VERDICTS) + f", {counts['ERROR']} failed")
 
@@ -203,14 +203,14 @@ def usable_out_dir(out):
 
 def line(result):
     """The one-line human summary of a result that has a verdict."""
-    mark = result["model"]["mark"]
-    verdict = result["verdict"] + (f" ({mark})" if mark else "")
-    score = "  -  " if result["p_fake"] is None else f"{result['p_fake']:.3f}"
-    why = f"  ({result['reason']})" if "reason" in result else ""
-    seconds = f"{result['seconds']:.1f}s" + (f" (Grad-CAM {result['gradcam']['seconds']:.1f}s)"
-                                             if "gradcam" in result else "")
-    return (f"{verdict:<25} p(fake)={score}  frames={result['frames_sampled']} "
-            f"faces={result['faces_found']}  {seconds}  {result['video']}{why}")
+    mark = result.model["mark"]
+    verdict = result.verdict + (f" ({mark})" if mark else "")
+    score = "  -  " if result.p_fake is None else f"{result.p_fake:.3f}"
+    why = f"  ({result.reason})" if result.reason else ""
+    seconds = f"{result.seconds:.1f}s" + (f" (Grad-CAM {result.gradcam['seconds']:.1f}s)"
+                                          if result.gradcam else "")
+    return (f"{verdict:<25} p(fake)={score}  frames={result.frames_sampled} "
+            f"faces={result.faces_found}  {seconds}  {result.video}{why}")
 
 
 def unique_name(name, taken):
@@ -236,27 +236,27 @@ def main(argv=None, prog="python -m stages.check"):
     results, names = [], set()
     for video in tqdm(videos, desc="check", unit="video", file=sys.stderr,
                       disable=len(videos) < 2 or not showing_progress()):
-        result, sampled = checker.check(video)
-        if sampled is not None and args.out:
+        result = checker.check(video)
+        if result.sampled is not None and args.out:
             try:
-                write_pictures(checker, result, sampled, args.out,
+                write_pictures(checker, result, args.out,
                                unique_name(slug(Path(video).stem), names))
             except MachineError as e:  # the verdict stands; the exit status says it
-                result["error"] = f"pictures not written: {e}"
-                log.error(f"{video}: {result['error']}")
+                result.error = f"pictures not written: {e}"
+                log.error(f"{video}: {result.error}")
         results.append(result)
-        log.debug(f"{video}: faces at frames {result.get('frame_indices')}, calibrated P(fake) "
-                  f"{result.get('frame_p_fake')}, seconds {result.get('timing')}")
+        log.debug(f"{video}: faces at frames {result.frame_indices}, calibrated P(fake) "
+                  f"{result.frame_p_fake}, seconds {result.timing}")
         if args.json:
-            say(json.dumps(result))
-        elif result["verdict"] == "ERROR":
-            log.error(f"{result['video']}: {result['error']}")
+            say(json.dumps(result.as_dict()))
+        elif result.verdict == "ERROR":
+            log.error(f"{result.video}: {result.error}")
         else:
             say(line(result))
     if args.csv:
         write_csv(args.csv, results, checker.scope)
     log.info(summary(results))
-    return 1 if any(r.get("error") for r in results) else 0  # unread, or pictures unwritten
+    return 1 if any(r.error for r in results) else 0  # unread, or pictures unwritten
 
 
 def say(text):

@@ -29,6 +29,50 @@ def model_scope(card_path, decision, found):
                 threshold_rule=decision.threshold_rule)
 
 
+@dataclasses.dataclass
+class Sampled:
+    """What a verdict was drawn from: the sampled frames' indices, the frames (BGR) and the
+    faces found in them (crops, frame_indices, tracks, boxes)."""
+    indices: np.ndarray
+    frames: list
+    faces: dict
+
+
+@dataclasses.dataclass
+class Result:
+    """One video's verdict: REAL, FAKE, UNCERTAIN, UNKNOWN (no face) or ERROR (unread, see
+    error), the calibrated and raw P(fake), per-face scores, where the time went (seconds),
+    and model: what the model is worth (its card's scope and decision rule). as_dict() is the
+    record --json prints; sampled, the frames and faces, stays out of it."""
+    OPTIONAL = ("reason", "error", "gradcam", "pictures")  # in as_dict() only when set
+
+    video: str
+    model: dict
+    verdict: str = "ERROR"
+    p_fake: float | None = None
+    p_fake_raw: float | None = None
+    frames_sampled: int = 0
+    faces_found: int = 0
+    seconds: float = 0.0
+    frame_indices: list = dataclasses.field(default_factory=list)
+    frame_tracks: list = dataclasses.field(default_factory=list)
+    frame_p_fake: list = dataclasses.field(default_factory=list)
+    tracks: list = dataclasses.field(default_factory=list)
+    timing: dict = dataclasses.field(default_factory=dict)
+    reason: str | None = None
+    error: str | None = None
+    gradcam: dict | None = None
+    pictures: list | None = None
+    sampled: Sampled | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def as_dict(self):
+        """The JSON record: every field but sampled; reason, error, gradcam and pictures only
+        when there is one."""
+        record = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        del record["sampled"]
+        return {k: v for k, v in record.items() if v is not None or k not in self.OPTIONAL}
+
+
 class Checker:
     """The model, its preprocessing and its card, loaded once for many videos."""
 
@@ -55,20 +99,19 @@ class Checker:
         with tempfile.TemporaryDirectory(prefix="deepfake-check-") as folder:
             path = Path(folder) / Path(name).name
             path.write_bytes(bytes(data))
-            result, sampled = self.check(path)
-        return dict(result, video=name), sampled
+            return dataclasses.replace(self.check(path), video=name)
 
     def check(self, path):
-        """The verdict for one video, with per-frame scores and where the time went (seconds:
-        decode, faces and model; write_pictures adds its own)."""
+        """The Result for one video, with per-face scores, the sampled frames and where the
+        time went (seconds: decode, faces and model; write_pictures adds its own)."""
         from deepfake_dvc.model import fake_probabilities
         clock = [time.perf_counter()]
-        result = dict(video=str(path), verdict="ERROR", p_fake=None, p_fake_raw=None,
-                      frames_sampled=0, faces_found=0, seconds=0.0, model=self.scope)
+        result = Result(video=str(path), model=self.scope)
         try:
             indices, frames, _ = self.crops.frames(path)
         except (SkipInput, cv2.error, OSError) as e:
-            return dict(result, error=str(e), seconds=round(time.perf_counter() - clock[0], 3)), None
+            result.error, result.seconds = str(e), round(time.perf_counter() - clock[0], 3)
+            return result
         clock.append(time.perf_counter())
         faces = self.crops.faces(indices, frames)
         faces["crops"] = self.crops.stored(faces["crops"])
@@ -77,24 +120,25 @@ class Checker:
         clock.append(time.perf_counter())
         p_frames = calibrate(p_raw, self.decision.temperature)
         tracks = faces["tracks"]
-        result.update(frames_sampled=len(frames), faces_found=len(p_raw),
-                      frame_indices=faces["frame_indices"].tolist(), frame_tracks=tracks.tolist(),
-                      frame_p_fake=[round(float(p), 6) for p in p_frames],
-                      tracks=[dict(track=t, faces=int(np.sum(tracks == t)), p_fake=round(p, 6))
-                              for t, p in track_means(p_frames, tracks).items()],
-                      seconds=round(clock[-1] - clock[0], 3),
-                      timing=dict(zip(("decode", "faces", "model"),
-                                      np.round(np.diff(clock), 3).tolist())))
+        result = dataclasses.replace(
+            result, frames_sampled=len(frames), faces_found=len(p_raw),
+            frame_indices=faces["frame_indices"].tolist(), frame_tracks=tracks.tolist(),
+            frame_p_fake=[round(float(p), 6) for p in p_frames],
+            tracks=[dict(track=t, faces=int(np.sum(tracks == t)), p_fake=round(p, 6))
+                    for t, p in track_means(p_frames, tracks).items()],
+            seconds=round(clock[-1] - clock[0], 3),
+            timing=dict(zip(("decode", "faces", "model"), np.round(np.diff(clock), 3).tolist())),
+            sampled=Sampled(indices, frames, faces))
         if len(p_raw):
-            result.update(p_fake=round(self.decision.video_probability(p_frames, tracks), 6),
-                          p_fake_raw=round(self.decision.video_probability(p_raw, tracks), 6))
-        result["verdict"] = self.decision.verdict(result["p_fake"], len(p_raw))
-        if result["verdict"] == "UNKNOWN":
-            result["reason"] = f"no face found in {len(frames)} sampled frames"
+            result.p_fake = round(self.decision.video_probability(p_frames, tracks), 6)
+            result.p_fake_raw = round(self.decision.video_probability(p_raw, tracks), 6)
+        result.verdict = self.decision.verdict(result.p_fake, len(p_raw))
+        if result.verdict == "UNKNOWN":
+            result.reason = f"no face found in {len(frames)} sampled frames"
         elif len(p_raw) < self.decision.min_faces:
-            result["reason"] = (f"only {len(p_raw)} face(s) found; the card asks for "
-                                f"{self.decision.min_faces}")
-        return result, (indices, frames, faces)
+            result.reason = (f"only {len(p_raw)} face(s) found; the card asks for "
+                             f"{self.decision.min_faces}")
+        return result
 
     def explain(self, crop):
         """Grad-CAM heatmap of one face crop, and the layer it was taken at."""

@@ -69,9 +69,9 @@ def short_reason(scope):
 
 def verdict_text(result):
     """'FAKE  p(fake)=0.912', or 'UNKNOWN: no face found in 8 sampled frames'."""
-    if result.get("p_fake") is None:
-        return f"{result['verdict']}: {result.get('reason') or 'no face found'}"
-    return f"{result['verdict']}  p(fake)={result['p_fake']:.3f}"
+    if result.p_fake is None:
+        return f"{result.verdict}: {result.reason or 'no face found'}"
+    return f"{result.verdict}  p(fake)={result.p_fake:.3f}"
 
 
 def shortened(name, width):
@@ -107,9 +107,9 @@ def picture_texts(result, scope, decision, width=TITLE_WIDTH):
     axis), calibrated, model (small print) and caption (the Grad-CAM picture's)."""
     verdict = verdict_text(result)
     low, high = uncertain_band(decision)
-    title = f"{shortened(Path(result['video']).name, width - len(verdict) - 2)}: {verdict}"
+    title = f"{shortened(Path(result.video).name, width - len(verdict) - 2)}: {verdict}"
     calibrated = "calibrated" if scope.get("card") else "not calibrated: no model card"
-    return dict(banner=banner(scope), verdict=verdict, reason=result.get("reason"), title=title,
+    return dict(banner=banner(scope), verdict=verdict, reason=result.reason, title=title,
                 band=f"UNCERTAIN {low:.2f}-{high:.2f}",
                 threshold=f"threshold {decision.threshold:g}", calibrated=calibrated,
                 p_label=f"P(fake), {calibrated.split(':')[0]}", model=model_text(scope, decision),
@@ -118,14 +118,14 @@ def picture_texts(result, scope, decision, width=TITLE_WIDTH):
 
 def face_text(result, face, texts):
     """What the Grad-CAM picture says of its face (result's face-th): its frame and P(fake)."""
-    return (f"the face at frame {result['frame_indices'][face]}: P(fake) = "
-            f"{result['frame_p_fake'][face]:.3f} ({texts['calibrated']}), the most fake-looking "
+    return (f"the face at frame {result.frame_indices[face]}: P(fake) = "
+            f"{result.frame_p_fake[face]:.3f} ({texts['calibrated']}), the most fake-looking "
             f"of the video")
 
 
 def no_face_frames(result, sampled):
     """The sampled frame indices where no face was found."""
-    found = set(result.get("frame_indices") or ())
+    found = set(result.frame_indices)
     return [int(i) for i in sampled if int(i) not in found]
 
 
@@ -229,7 +229,7 @@ def annotated_frame(result, indices, frames, faces, texts, decision):
     frame = cv2.resize(frame, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_CUBIC) \
         if zoom > 1 else frame.copy()
     thick = max(2, frame.shape[0] // 240)
-    for track in result.get("tracks", []) if shown is not None else []:
+    for track in result.tracks if shown is not None else []:
         at = np.flatnonzero((faces["frame_indices"] == shown)
                             & (faces["tracks"] == track["track"]))
         if len(at):
@@ -241,10 +241,10 @@ def annotated_frame(result, indices, frames, faces, texts, decision):
             label(frame, f"person {track['track'] + 1}: {track['p_fake']:.2f}", (left, bottom),
                   colour)
     scale = max(0.6, frame.shape[0] / 600)
-    lines = [(texts["verdict"], COLOURS.get(result["verdict"], ORANGE), (0, 0, 0))]
+    lines = [(texts["verdict"], COLOURS.get(result.verdict, ORANGE), (0, 0, 0))]
     if texts["banner"]:
         lines.insert(0, (texts["banner"], (255, 255, 255), BANNER_BGR))
-    if texts["reason"] and result.get("p_fake") is not None:  # UNKNOWN's is in its verdict
+    if texts["reason"] and result.p_fake is not None:  # UNKNOWN's is in its verdict
         lines.append((texts["reason"], (255, 255, 255), (0, 0, 0)))
     return np.vstack([text_strip(lines, frame.shape[1], scale), frame])
 
@@ -365,10 +365,10 @@ def timeline(result, sampled, texts, decision, path):
         low, high = uncertain_band(decision)
         ax.axhspan(low, high, color="orange", alpha=0.2, lw=0, label=texts["band"])
         ax.axhline(decision.threshold, color="red", linestyle="--", label=texts["threshold"])
-        frames = np.array(result.get("frame_indices", []))
-        p_fake = np.array(result.get("frame_p_fake", []))
-        tracks = np.array(result.get("frame_tracks", []))
-        for track in result.get("tracks", []):
+        frames = np.array(result.frame_indices)
+        p_fake = np.array(result.frame_p_fake)
+        tracks = np.array(result.frame_tracks)
+        for track in result.tracks:
             at = tracks == track["track"]
             ax.plot(frames[at], p_fake[at], "o-", label=f"person {track['track'] + 1}")
         missing = no_face_frames(result, sampled)
@@ -449,21 +449,22 @@ def gradcam_picture(crop, heat, texts, layer, path):
     return why
 
 
-def write_pictures(checker, result, sampled, out, name):
+def write_pictures(checker, result, out, name):
     """Under out/: the annotated frame (name.verdict.jpg), the timeline (name.timeline.png)
     and, with a face, the Grad-CAM picture of the most fake-looking one (name.gradcam.png).
     Adds the time taken to result's seconds and timing (pictures: drawing and writing;
     gradcam: computing the map), even when a write fails; returns the texts drawn."""
     start, gradcam = time.perf_counter(), 0.0
     try:
-        indices, frames, faces = sampled
+        indices, frames, faces = (result.sampled.indices, result.sampled.frames,
+                                  result.sampled.faces)
         decision = checker.decision
         texts = picture_texts(result, checker.scope, decision)
         pictures = [out / f"{name}.verdict.jpg", out / f"{name}.timeline.png"]
         write_image(pictures[0], annotated_frame(result, indices, frames, faces, texts, decision))
         timeline(result, indices, texts, decision, pictures[1])
         if len(faces["crops"]):
-            face = int(np.argmax(result["frame_p_fake"]))
+            face = int(np.argmax(result.frame_p_fake))
             crop = faces["crops"][face]
             began = time.perf_counter()
             heat, layer = checker.explain(crop)
@@ -471,15 +472,13 @@ def write_pictures(checker, result, sampled, out, name):
             pictures.append(out / f"{name}.gradcam.png")
             texts["face"] = face_text(result, face, texts)
             why = gradcam_picture(crop, heat, texts, layer, pictures[-1])
-            result["gradcam"] = dict(layer=layer, frame=int(result["frame_indices"][face]),
-                                     p_fake=result["frame_p_fake"][face],
-                                     seconds=round(gradcam, 3))
+            result.gradcam = dict(layer=layer, frame=int(result.frame_indices[face]),
+                                  p_fake=result.frame_p_fake[face], seconds=round(gradcam, 3))
             if why:
-                result["gradcam"]["unreadable"] = why
-        result["pictures"] = [str(p) for p in pictures]
+                result.gradcam["unreadable"] = why
+        result.pictures = [str(p) for p in pictures]
         return texts
     finally:
         spent = time.perf_counter() - start
-        result.setdefault("timing", {}).update(pictures=round(spent - gradcam, 3),
-                                               gradcam=round(gradcam, 3))
-        result["seconds"] = round(result["seconds"] + spent, 3)
+        result.timing.update(pictures=round(spent - gradcam, 3), gradcam=round(gradcam, 3))
+        result.seconds = round(result.seconds + spent, 3)

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from deepfake_dvc.errors import ConfigError
+from deepfake_dvc.inference import Result
 from deepfake_dvc.params import Preprocessing
 from tests.conftest import ROOT, run
 from tests.synth import face_video
@@ -183,10 +184,10 @@ def scoped(kind):
 def results(kind):
     """Hand-made results of check for one model: a verdict and a video it could not read."""
     model = scoped(kind)
-    return [dict(video="a.mp4", verdict="FAKE", p_fake=0.9, p_fake_raw=0.8, frames_sampled=8,
-                 faces_found=8, seconds=4.25, model=model, timing=dict(model=1.0)),
-            dict(video="b.mp4", verdict="ERROR", p_fake=None, p_fake_raw=None, frames_sampled=0,
-                 faces_found=0, seconds=0.01, model=model, error="not a readable video")]
+    return [Result(video="a.mp4", verdict="FAKE", p_fake=0.9, p_fake_raw=0.8, frames_sampled=8,
+                   faces_found=8, seconds=4.25, model=model, timing=dict(model=1.0)),
+            Result(video="b.mp4", verdict="ERROR", seconds=0.01, model=model,
+                   error="not a readable video")]
 
 
 @pytest.mark.parametrize("kind,mark", [("demo", "demo model"), ("none", "no model card"),

@@ -14,7 +14,7 @@ from deepfake_dvc import pictures
 from deepfake_dvc.calibration import UNCALIBRATED, Decision, scope
 from deepfake_dvc.check import line
 from deepfake_dvc.demo import FACE_PHOTO, PHOTO_FACE_BOX
-from deepfake_dvc.inference import model_scope
+from deepfake_dvc.inference import Result, Sampled, model_scope
 from tests.test_calibration import training
 
 DECISION = Decision(temperature=1.5, threshold=0.5, threshold_rule="set in params.yaml",
@@ -39,14 +39,14 @@ def result(video="clip.mp4", verdict="FAKE", p_fake=0.912, sampled=(0, 5, 10, 15
            faces=(0, 5, 15), kind="demo"):
     """A result as Checker.check makes it: one person, faces at some of the sampled frames."""
     p = np.linspace(0.8, 0.99, len(faces)).round(6).tolist()
-    found = dict(video=video, verdict=verdict, p_fake=p_fake, p_fake_raw=p_fake,
-                 frames_sampled=len(sampled), faces_found=len(faces), seconds=1.5,
-                 frame_indices=list(faces), frame_tracks=[0] * len(faces), frame_p_fake=p,
-                 tracks=[dict(track=0, faces=len(faces), p_fake=p_fake)] if faces else [],
-                 timing=dict(decode=0.5, faces=0.5, model=0.5), model=model(kind))
+    found = Result(video=video, verdict=verdict, p_fake=p_fake, p_fake_raw=p_fake,
+                   frames_sampled=len(sampled), faces_found=len(faces), seconds=1.5,
+                   frame_indices=list(faces), frame_tracks=[0] * len(faces), frame_p_fake=p,
+                   tracks=[dict(track=0, faces=len(faces), p_fake=p_fake)] if faces else [],
+                   timing=dict(decode=0.5, faces=0.5, model=0.5), model=model(kind))
     if not faces:
-        found.update(p_fake=None, p_fake_raw=None, reason=f"no face found in {len(sampled)} "
-                                                           f"sampled frames")
+        found.p_fake = found.p_fake_raw = None
+        found.reason = f"no face found in {len(sampled)} sampled frames"
     return found
 
 
@@ -63,14 +63,15 @@ def frame_with_face(width=320, height=240, shade=90):
 
 
 def sampled(found, width=320, height=240, crop=None):
-    """(indices, frames, faces) as Checker.check returns them beside a result."""
+    """found, with the sampled frames and faces Checker.check gives a result."""
     frame, face, box = frame_with_face(width, height)
     crop = face if crop is None else crop
     indices = np.array([0, 5, 10, 15])
-    n = len(found["frame_indices"])
-    faces = dict(crops=[crop] * n, frame_indices=np.array(found["frame_indices"], int),
+    n = len(found.frame_indices)
+    faces = dict(crops=[crop] * n, frame_indices=np.array(found.frame_indices, int),
                  tracks=np.zeros(n, int), boxes=np.array([box] * n, float))
-    return indices, [frame.copy() for _ in indices], faces
+    found.sampled = Sampled(indices, [frame.copy() for _ in indices], faces)
+    return found
 
 
 class StandIn:
@@ -189,44 +190,44 @@ def test_label_on_a_small_frame_keeps_the_whole_text_inside_it():
 
 def test_check_out_draws_the_three_pictures_of_a_demo_model_with_its_banner(tmp_path):
     found = result(verdict="FAKE", video="data/demo/fake/clip_00.mp4")
-    texts = pictures.write_pictures(StandIn(found["model"]), found, sampled(found), tmp_path,
+    texts = pictures.write_pictures(StandIn(found.model), sampled(found), tmp_path,
                                     "clip_00")
     assert texts["banner"] == "DEMO MODEL - NOT EVIDENCE"
     assert "the face at frame 15: P(fake) = 0.990 (calibrated)" in texts["face"]
-    assert [Path(p).name for p in found["pictures"]] == [
+    assert [Path(p).name for p in found.pictures] == [
         "clip_00.verdict.jpg", "clip_00.timeline.png", "clip_00.gradcam.png"]
-    verdict, timeline, gradcam = (cv2.imread(p) for p in found["pictures"])
+    verdict, timeline, gradcam = (cv2.imread(p) for p in found.pictures)
     assert verdict.shape[1] == 480 and verdict.shape[0] > 360  # 320 px enlarged, a strip above
     assert timeline.shape[1] == 800 and gradcam.shape[1] == 760
     assert gradcam.shape[0] > pictures.GRADCAM_SIDE + 100  # the enlarged face and the texts
     for image, y in ((verdict, 5), (timeline, 25), (gradcam, 25)):  # the red banner on top
         assert np.abs(image[y, 5].astype(int) - pictures.BANNER_BGR).max() < 30
         assert image.std() > 10
-    assert found["gradcam"]["layer"] == "stand_in_layer" and found["gradcam"]["frame"] == 15
-    assert "unreadable" not in found["gradcam"]
-    assert set(found["timing"]) == {"decode", "faces", "model", "pictures", "gradcam"}
-    assert found["seconds"] == pytest.approx(1.5 + found["timing"]["pictures"]
-                                             + found["timing"]["gradcam"], abs=0.002)
-    assert f"{found['seconds']:.1f}s (Grad-CAM 0.0s)  data/demo/fake/clip_00.mp4" in line(found)
+    assert found.gradcam["layer"] == "stand_in_layer" and found.gradcam["frame"] == 15
+    assert "unreadable" not in found.gradcam
+    assert set(found.timing) == {"decode", "faces", "model", "pictures", "gradcam"}
+    assert found.seconds == pytest.approx(1.5 + found.timing["pictures"]
+                                             + found.timing["gradcam"], abs=0.002)
+    assert f"{found.seconds:.1f}s (Grad-CAM 0.0s)  data/demo/fake/clip_00.mp4" in line(found)
 
 
 def test_without_a_face_two_pictures_and_no_grad_cam(tmp_path):
     found = result(verdict="UNKNOWN", faces=(), kind="no card")
-    texts = pictures.write_pictures(StandIn(found["model"], UNCALIBRATED), found,
-                                    sampled(found), tmp_path, "none")
+    texts = pictures.write_pictures(StandIn(found.model, UNCALIBRATED), sampled(found),
+                                    tmp_path, "none")
     assert texts["banner"] == "NO MODEL CARD - NOT EVIDENCE"
-    assert [Path(p).name for p in found["pictures"]] == ["none.verdict.jpg", "none.timeline.png"]
-    assert all(cv2.imread(p) is not None for p in found["pictures"])
-    assert "gradcam" not in found and found["timing"]["gradcam"] == 0
+    assert [Path(p).name for p in found.pictures] == ["none.verdict.jpg", "none.timeline.png"]
+    assert all(cv2.imread(p) is not None for p in found.pictures)
+    assert found.gradcam is None and found.timing["gradcam"] == 0
     assert "Grad-CAM" not in line(found)
 
 
 def test_a_full_cards_pictures_have_no_banner(tmp_path):
     found = result(kind="full")
-    texts = pictures.write_pictures(StandIn(found["model"]), found, sampled(found, 160, 120),
+    texts = pictures.write_pictures(StandIn(found.model), sampled(found, 160, 120),
                                     tmp_path, "full")
     assert texts["banner"] is None
-    verdict, timeline, gradcam = (cv2.imread(p) for p in found["pictures"])
+    verdict, timeline, gradcam = (cv2.imread(p) for p in found.pictures)
     assert verdict.shape[1] == 480 and (verdict[5, 5] < 30).all()  # black, not a red banner
     assert (timeline[25, 5] > 200).all() and (gradcam[25, 5] > 200).all()  # white
 
@@ -235,7 +236,7 @@ def test_a_dark_face_is_said_to_be_unreadable_in_the_grad_cam_picture(tmp_path):
     found = result()
     _, crop, _ = frame_with_face()
     dark = (crop * 0.12).astype(np.uint8)
-    pictures.write_pictures(StandIn(found["model"]), found, sampled(found, crop=dark), tmp_path,
+    pictures.write_pictures(StandIn(found.model), sampled(found, crop=dark), tmp_path,
                             "dark")
-    assert "too dark" in found["gradcam"]["unreadable"]
-    assert cv2.imread(found["pictures"][2]) is not None
+    assert "too dark" in found.gradcam["unreadable"]
+    assert cv2.imread(found.pictures[2]) is not None
