@@ -14,10 +14,11 @@ import pandas as pd
 from deepfake_dvc.errors import ConfigError, DataError
 from deepfake_dvc.files import slug
 from deepfake_dvc.labels import DERIVED, LABEL_INDEX
-from deepfake_dvc.layouts import COLUMNS, find_layout, inside
+from deepfake_dvc.layouts import find_layout, inside
 from deepfake_dvc.log import log
 from deepfake_dvc.params import FF_METHODS
 from deepfake_dvc.status import OK, failed, reason
+from deepfake_dvc.tables import LISTING
 
 LABELS = tuple(LABEL_INDEX)
 
@@ -46,7 +47,7 @@ def list_videos(data_dir, dataset="auto", ff_compression="c23", ff_methods=FF_ME
         log.warning(f"{row.where}: {reason(row.status)}; skipped")
     table = one_row_per_file(root, table)
     table["path"] = table["path"].where(table["status"] == OK, table["raw_path"])
-    return table[COLUMNS + ["status"]].reset_index(drop=True)
+    return table[[*LISTING, "status"]].reset_index(drop=True)
 
 
 def row_problem(row):

@@ -1,4 +1,4 @@
-"""Files written whole or not at all, and read back: JSON, tables, digests, file-name slugs."""
+"""Files written whole or not at all, and read back: text, JSON, digests, file-name slugs."""
 import contextlib
 import hashlib
 import json
@@ -7,9 +7,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-import pandas as pd
-
-from deepfake_dvc.errors import ConfigError, DataError, write_failed
+from deepfake_dvc.errors import ConfigError, write_failed
 
 
 @contextlib.contextmanager
@@ -68,16 +66,6 @@ def slug(text):
     """A file-name-safe ASCII form of text (accents dropped, others to '_')."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_text).strip("._") or "video"
-
-
-def read_table(path):
-    """A CSV the stages wrote, every column as text (so ids like 000 stay 000); DataError
-    when it is not there (a stage before this one has not run)."""
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise DataError(f"'{path}' not found: run the stages before this one (dvc repro)"
-                        ) from None
 
 
 def remove_temporaries(folder):

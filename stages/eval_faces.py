@@ -17,23 +17,18 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-import cv2
 import pandas as pd
 
-from deepfake_dvc.crops import VideoCropper
 from deepfake_dvc.datasets import assign_ids, list_videos
-from deepfake_dvc.errors import ConfigError, DataError, SkipInput
-from deepfake_dvc.files import file_digest, read_table, write_text_atomic
+from deepfake_dvc.errors import ConfigError, DataError
+from deepfake_dvc.evaluation_data import crop_evaluation_videos, training_videos
 from deepfake_dvc.log import log
-from deepfake_dvc.parallel import parallel_map
 from deepfake_dvc.params import Preprocessing, read_params, run_stage
 from deepfake_dvc.paths import EVAL_DIR, MANIFEST, PREPROCESSING
-from deepfake_dvc.status import NO_FACE, OK, failed
+from deepfake_dvc.status import OK
+from deepfake_dvc.tables import EVAL_FACES_COLUMNS, write_table
 
 PARAMS = ("eval_sets", "data_dir", "ff_compression", "ff_methods")
-
-_cropper = None
-_training = {}
 
 
 def eval_folder(name, params):
@@ -54,40 +49,6 @@ def eval_folder(name, params):
     return folder
 
 
-def training_videos():
-    """{SHA-256: path} of the training data_dir's videos (data/manifest.csv)."""
-    manifest = read_table(MANIFEST)
-    if "sha256" not in manifest:
-        raise DataError(f"{MANIFEST} has no sha256 column (written by an older version): "
-                        f"run dvc repro")
-    return {digest: path for digest, path in zip(manifest["sha256"], manifest["path"]) if digest}
-
-
-def crop_one(job):
-    """One video's row for faces.csv, its crops saved under EVAL_DIR/name; a video whose
-    content is a training video's is not cropped, and its row says which (same_as)."""
-    row, folder, out = job
-    row = dict(row, frames=0, faces=0, same_as="")
-    if row["status"] != OK:
-        return row
-    path = Path(folder) / row["path"]
-    try:
-        row["same_as"] = _training.get(file_digest(path), "")
-        if row["same_as"]:
-            return row
-        indices, frames, _ = _cropper.frames(path)
-    except (SkipInput, cv2.error, OSError) as e:
-        log.warning(f"{row['path']}: {e}; skipped")
-        return dict(row, status=failed(e))
-    faces = _cropper.faces(indices, frames)
-    row.update(frames=len(frames), faces=len(faces["crops"]))
-    if not row["faces"]:
-        log.warning(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
-        return dict(row, status=NO_FACE)
-    _cropper.save(row["id"], faces, out)
-    return row
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m stages.eval_faces", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -99,14 +60,9 @@ def main(argv=None):
 
     videos = list_videos(folder, "auto", params["ff_compression"], params["ff_methods"])
     videos.insert(0, "id", assign_ids(videos["path"].tolist()))
-    global _cropper, _training
-    _cropper = VideoCropper(asdict(prep))  # forked workers inherit both; models load on first use
-    _training = training_videos()
     out = EVAL_DIR / name
-    out.mkdir(parents=True, exist_ok=True)
-    cv2.setNumThreads(1)
-    rows = parallel_map(crop_one, [(v, folder, out) for v in videos.to_dict("records")],
-                        params["workers"], desc=f"eval_faces {name}", writes_to=[out])
+    rows = crop_evaluation_videos(videos.to_dict("records"), folder, out, asdict(prep),
+                                  training_videos(MANIFEST), params["workers"])
 
     table = pd.DataFrame(rows)
     shared = table[table["same_as"] != ""]
@@ -115,8 +71,7 @@ def main(argv=None):
                           f"the training data_dir ({params['data_dir']}), by content: e.g. "
                           f"'{shared['path'].iloc[0]}' is '{shared['same_as'].iloc[0]}'; its "
                           f"numbers would not be cross-dataset ones: remove them from the set")
-    table = table.drop(columns="same_as")  # empty in every row that is left
-    write_text_atomic(out / "faces.csv", table.to_csv(index=False))
+    write_table(out / "faces.csv", table, EVAL_FACES_COLUMNS)  # same_as: empty in every row
     ok = table[table["status"] == OK]
     log.info(f"eval_faces {name}: {len(ok)}/{len(table)} videos with faces "
              f"({(ok['label'] == 'real').sum()} real, {(ok['label'] == 'fake').sum()} fake), "

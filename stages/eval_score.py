@@ -15,13 +15,14 @@ import sys
 
 from deepfake_dvc.calibration import load_card
 from deepfake_dvc.errors import ConfigError, DataError
-from deepfake_dvc.files import read_table, write_json, write_text_atomic
+from deepfake_dvc.files import write_json
 from deepfake_dvc.log import log
 from deepfake_dvc.params import read_params, run_stage
 from deepfake_dvc.paths import CARD, EVAL_DIR, EVAL_SETS_METRICS, MODEL, PLOTS_DIR, PREPROCESSING
 from deepfake_dvc.plots import confusion_png, roc_png
 from deepfake_dvc.scoring import calibrated, headline, measured, score
 from deepfake_dvc.status import OK, left_out_counts
+from deepfake_dvc.tables import PREDICTION_COLUMNS, read_table, write_table
 
 PARAMS = ("batch_size",)
 
@@ -50,8 +51,7 @@ def main(argv=None):
                   videos_left_out=left_out_counts(table["status"]))
     write_json(EVAL_DIR / f"{name}-report.json", report)
     write_json(EVAL_SETS_METRICS / f"{name}.json", headline(report))
-    write_text_atomic(EVAL_DIR / f"{name}-predictions.csv",
-                      videos.drop(columns="y").to_csv(index=False))
+    write_table(EVAL_DIR / f"{name}-predictions.csv", videos, PREDICTION_COLUMNS)
     plots = PLOTS_DIR / "eval" / name
     plots.mkdir(parents=True, exist_ok=True)
     confusion_png(frames, decision.threshold, plots / "confusion.png", title=f"{name}: frames")

@@ -25,7 +25,7 @@ from deepfake_dvc.calibration import (
     write_card,
 )
 from deepfake_dvc.errors import DataError
-from deepfake_dvc.files import read_json, read_table, write_json, write_text_atomic
+from deepfake_dvc.files import read_json, write_json
 from deepfake_dvc.labels import LABEL_INDEX
 from deepfake_dvc.log import log
 from deepfake_dvc.params import read_params, run_stage
@@ -43,6 +43,7 @@ from deepfake_dvc.paths import (
 )
 from deepfake_dvc.plots import confusion_png, reliability_png, roc_png
 from deepfake_dvc.scoring import calibrated, headline, measured, predicted, score
+from deepfake_dvc.tables import PREDICTION_COLUMNS, read_table, write_table
 
 PARAMS = ("threshold", "uncertain_margin", "min_faces", "video_score", "batch_size")
 NAMES = {index: label for label, index in LABEL_INDEX.items()}
@@ -112,7 +113,7 @@ def main(argv=None):
                   model_epoch=training["training"]["kept_epoch"],
                   **measured(frames, videos, threshold),
                   videos_left_out=read_json(SPLIT_METRICS)["left_out"])
-    write_text_atomic(PREDICTIONS, videos.drop(columns="y").to_csv(index=False))
+    write_table(PREDICTIONS, videos, PREDICTION_COLUMNS)
     val_p = calibrate(val_frames["p_raw"], decision.temperature)
     write_card(CARD, MODEL, PREPROCESSING, training, decision, test={
         level: {k: report[level][k] for k in ("count", "accuracy", "roc_auc", "eer", "ece")}

@@ -11,7 +11,7 @@ counts, and the videos left out upstream or by the official split).
 import argparse
 import sys
 
-from deepfake_dvc.files import read_table, write_json, write_text_atomic
+from deepfake_dvc.files import write_json
 from deepfake_dvc.labels import LABEL_INDEX, SPLITS
 from deepfake_dvc.log import log
 from deepfake_dvc.params import read_params, run_stage
@@ -24,6 +24,7 @@ from deepfake_dvc.splitting import (
     use_official_split,
 )
 from deepfake_dvc.status import OK, left_out_counts
+from deepfake_dvc.tables import SPLIT_COLUMNS, read_table, write_table
 
 PARAMS = ("split_mode", "test_size", "val_size", "split_seed")
 
@@ -53,7 +54,7 @@ def main(argv=None):
                                params["split_seed"])
     counts = check_splits(videos, official)
 
-    write_text_atomic(SPLIT, videos.to_csv(index=False))
+    write_table(SPLIT, videos, SPLIT_COLUMNS)
     summary = {"mode": "official" if official else "grouped"}
     summary.update({split: {label: int(counts.loc[label, split]) for label in LABEL_INDEX}
                     for split in SPLITS})

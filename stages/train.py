@@ -18,7 +18,7 @@ import numpy as np
 
 from deepfake_dvc.backbones import BACKBONES  # noqa: F401  (checks backbone, img_size, weights)
 from deepfake_dvc.crops_file import count_crops, faces_path
-from deepfake_dvc.files import read_table, write_json
+from deepfake_dvc.files import write_json
 from deepfake_dvc.labels import LABEL_INDEX
 from deepfake_dvc.log import log
 from deepfake_dvc.params import (
@@ -39,6 +39,7 @@ from deepfake_dvc.paths import (
     TRAIN_LIVE,
     TRAINING,
 )
+from deepfake_dvc.tables import read_table
 
 PARAMS = ("data_dir", "train_seed", "backbone", "weights", "img_size", "dropout", "bn_momentum",
           "lr", "lr_decay", "batch_size", "epochs", "target_accuracy", "keep_epoch",

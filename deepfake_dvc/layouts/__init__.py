@@ -14,8 +14,7 @@ import pandas as pd
 
 from deepfake_dvc.errors import DataError
 from deepfake_dvc.params import Registry
-
-COLUMNS = ["path", "label", "group", "source", "official_split"]
+from deepfake_dvc.tables import LISTING
 
 
 @dataclass(frozen=True)
@@ -95,9 +94,9 @@ def video_row(root, path, label, names, convention):
 
 
 def video_table(rows, where):
-    """The rows (dicts of COLUMNS and problem, why a row cannot be used; missing ones '') as
+    """The rows (dicts of LISTING and problem, why a row cannot be used; missing ones '') as
     a table, with where each was listed."""
-    table = pd.DataFrame(rows, columns=COLUMNS + ["problem"], dtype=object).fillna("").astype(str)
+    table = pd.DataFrame(rows, columns=[*LISTING, "problem"], dtype=object).fillna("").astype(str)
     table["raw_path"] = table["path"]
     table["where"] = where
     return table
