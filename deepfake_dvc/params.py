@@ -97,20 +97,6 @@ def named_folders(value):
     return dict(value)
 
 
-def threshold_value(value):
-    """'auto', or a number."""
-    if isinstance(value, str) and value.strip().lower() == "auto":
-        return "auto"
-    return number(value)
-
-
-def target_value(value):
-    """'none' (no early stop), or a number."""
-    if isinstance(value, str) and value.strip().lower() == "none":
-        return "none"
-    return number(value)
-
-
 def choice(*options):
     """(convert, valid, hint) for one of options."""
     return text, lambda v: v in options, f"use one of {', '.join(options)}"
@@ -119,12 +105,41 @@ def choice(*options):
 KINDS = {integer: "an integer", number: "a number"}  # how a hint names each kind's values
 
 
-def between(convert, low, high=None, hint=None):
-    """(convert, valid, hint) for a value in [low, high] (high None: no upper bound); the hint
-    said from the bounds unless given."""
-    bounds = f"in {low}..{high}" if high is not None else f">= {low}"
-    return (convert, lambda v: v >= low and (high is None or v <= high),
-            hint or f"use {KINDS[convert]} {bounds}")
+def between(convert, low, high=None, closed="both", multiple_of=None, why=None):
+    """(convert, valid, hint) for a value from low to high (None: no upper bound), the bounds
+    included at "both" ends, the "left", the "right" or "neither" (as scikit-learn's Interval),
+    a multiple of multiple_of if given; the hint said from them, with why after it."""
+    low_in, high_in = closed in ("both", "left"), closed in ("both", "right")
+
+    def valid(v):
+        return ((v >= low if low_in else v > low)
+                and (high is None or (v <= high if high_in else v < high))
+                and (multiple_of is None or v % multiple_of == 0))
+    hint = f"use {KINDS[convert]} {bounds(low, high, low_in, high_in)}"
+    hint += f", a multiple of {multiple_of}" if multiple_of else ""
+    return convert, valid, hint + (f" ({why})" if why else "")
+
+
+def bounds(low, high, low_in, high_in):
+    """'>= 1', '> 0', 'in 0..1' (both included), '[0, 1)' ..."""
+    if high is None:
+        return f"{'>=' if low_in else '>'} {low}"
+    if low_in and high_in:
+        return f"in {low}..{high}"
+    return f"in {'[' if low_in else '('}{low}, {high}{']' if high_in else ')'}"
+
+
+def or_value(special, rule, meaning):
+    """(convert, valid, hint): rule's values, or special (a word such as 'auto', or a number
+    outside rule's range), which means meaning."""
+    convert, valid, hint = rule
+
+    def read(value):
+        if isinstance(special, str) and isinstance(value, str) \
+                and value.strip().lower() == special:
+            return special
+        return convert(value)
+    return read, lambda v: v == special or valid(v), f"{hint}, or {special} ({meaning})"
 
 
 def flag():
@@ -139,7 +154,7 @@ def always(value):
 SMALLEST_INPUT = 32  # no backbone takes less (each checks its own minimum, CROSS_RULES)
 
 # key: (convert, valid, hint), declared: convert raises ValueError when the value is not of
-# the kind; choice, between and flag say their hints from what they allow.
+# the kind; choice, between, or_value and flag say their hints from what they allow.
 RULES = {
     "data_dir": (text, lambda v: not v.startswith("~"),
                  "give the folder's full path or a path relative to the project "
@@ -153,15 +168,14 @@ RULES = {
                    f"use all, or a list of some of {', '.join(FF_METHODS)}"),
     "split_seed": between(integer, 0, SEED_MAX),
     "train_seed": between(integer, 0, SEED_MAX),
-    "workers": between(integer, 0, None, "use 0 (all cores) or more"),
+    "workers": between(integer, 0, why="0: all cores"),
     "log_level": choice(*LOG_LEVELS),
     # make_demo
     "demo_clips_per_class": between(integer, 1),
     "demo_frames": between(integer, 1),
-    "demo_width": (integer, lambda v: 64 <= v <= 4096 and v % 2 == 0,
-                   "use an even integer in 64..4096 (the mp4v codec needs even sizes)"),
-    "demo_height": (integer, lambda v: 64 <= v <= 4096 and v % 2 == 0,
-                    "use an even integer in 64..4096 (the mp4v codec needs even sizes)"),
+    "demo_width": between(integer, 64, 4096, multiple_of=2, why="the mp4v codec needs even sizes"),
+    "demo_height": between(integer, 64, 4096, multiple_of=2,
+                           why="the mp4v codec needs even sizes"),
     "demo_seed": between(integer, 0, SEED_MAX),
     # detect_faces: the frames
     "frames_per_video": between(integer, 1),
@@ -186,29 +200,25 @@ RULES = {
     "backbone": (text, always, "use the name of a registered backbone"),
     "weights": (weights_source, always,
                 "use imagenet, none, or the path of an existing weights file"),
-    "img_size": between(integer, SMALLEST_INPUT, None,
-                        f"use an integer >= {SMALLEST_INPUT} (the smallest input of any "
-                        f"backbone; the backbone's own minimum may be higher)"),
-    "dropout": (number, lambda v: 0 <= v < 1, "use a number in [0, 1)"),
-    "bn_momentum": (number, lambda v: 0 <= v < 1, "use a number in [0, 1)"),
-    "lr": (number, lambda v: v > 0, "use a number > 0"),
+    "img_size": between(integer, SMALLEST_INPUT, why="the smallest input of any backbone; the "
+                        "backbone's own minimum may be higher"),
+    "dropout": between(number, 0, 1, closed="left"),
+    "bn_momentum": between(number, 0, 1, closed="left"),
+    "lr": between(number, 0, closed="neither"),
     "lr_decay": between(number, 0),
     "batch_size": between(integer, 1),
     "epochs": between(integer, 1),
     "keep_epoch": choice(*KEEP_EPOCHS),
-    "target_accuracy": (target_value, lambda v: v == "none" or 0 < v <= 1,
-                        "use a number in (0, 1], or none (run every epoch)"),
+    "target_accuracy": or_value("none", between(number, 0, 1, closed="right"), "run every epoch"),
     "class_weight": choice(*CLASS_WEIGHTS),
     "augment_flip": flag(),
-    "augment_jpeg": (integer, lambda v: v == 0 or 10 <= v <= 100,
-                     "use 0 (off) or the lowest JPEG quality, 10..100"),
+    "augment_jpeg": or_value(0, between(integer, 10, 100, why="the lowest JPEG quality"), "off"),
     "augment_brightness": between(number, 0, 0.5),
     "augment_contrast": between(number, 0, 0.9),
     "mixed_precision": flag(),
     "jit_compile": flag(),
     # evaluate and check
-    "threshold": (threshold_value, lambda v: v == "auto" or 0 <= v <= 1,
-                  "use a number in 0..1, or auto (the validation split's equal error rate)"),
+    "threshold": or_value("auto", between(number, 0, 1), "the validation split's equal error rate"),
     "uncertain_margin": between(number, 0, 0.5),
     "min_faces": between(integer, 1),
     "video_score": choice(*VIDEO_SCORES),

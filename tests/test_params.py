@@ -6,7 +6,17 @@ import pytest
 import yaml
 
 from deepfake_dvc.errors import ConfigError
-from deepfake_dvc.params import RULES, SEED_MAX, Preprocessing, read_params, read_settings
+from deepfake_dvc.params import (
+    RULES,
+    SEED_MAX,
+    Preprocessing,
+    between,
+    integer,
+    number,
+    or_value,
+    read_params,
+    read_settings,
+)
 from tests.conftest import ROOT, run, set_params
 
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -133,3 +143,21 @@ def test_the_parameters_page_names_every_key_with_its_default():
             assert float(shown) == float(default), key
         except (TypeError, ValueError):
             assert shown == str(default).lower() or (shown == "{}" and default == {}), key
+
+
+@pytest.mark.parametrize("rule,hint,good,bad", [
+    (between(number, 0, 1, closed="left"), "use a number in [0, 1)", [0, 0.5], [1, -0.1]),
+    (between(number, 0, 1, closed="right"), "use a number in (0, 1]", [1, 0.5], [0]),
+    (between(number, 0, closed="neither"), "use a number > 0", [1e-9], [0, -1]),
+    (between(integer, 1, 100), "use an integer in 1..100", [1, 100], [0, 101]),
+    (between(integer, 64, 4096, multiple_of=2, why="even sizes"),
+     "use an integer in 64..4096, a multiple of 2 (even sizes)", [64, 4096], [65, 62]),
+    (or_value("auto", between(number, 0, 1), "chosen"), "use a number in 0..1, or auto (chosen)",
+     ["auto", "Auto", 0.3], [1.5]),
+    (or_value(0, between(integer, 10, 100), "off"), "use an integer in 10..100, or 0 (off)",
+     [0, 10], [5]),
+])
+def test_a_declared_rule_says_its_hint_from_what_it_allows(rule, hint, good, bad):
+    convert, valid, said = rule
+    assert said == hint
+    assert all(valid(convert(v)) for v in good) and not any(valid(convert(v)) for v in bad)
