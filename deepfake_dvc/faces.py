@@ -430,18 +430,9 @@ def crop_faces(indices, frames, found, margin, size, align=False):
                 aligned=np.array(aligned, dtype=bool))
 
 
-def faces_in_frames(detector, indices, frames, margin, size, max_tracks=1, align=False):
-    """find_faces, then crop_faces from the same frames."""
-    return crop_faces(indices, frames, find_faces(detector, indices, frames, max_tracks),
-                      margin, size, align)
-
-
 def ranked_tracks(faces):
     """Track numbers, the one with most faces first (ties: the larger mean box, then the first)."""
     faces_of = {}
     for _, box, *_, track in faces:
         faces_of.setdefault(track, []).append((box[2] - box[0]) * (box[3] - box[1]))
     return sorted(faces_of, key=lambda t: (-len(faces_of[t]), -np.mean(faces_of[t]), t))
-
-
-# ---- the crops file: one per video ---------------------------------------------

@@ -10,7 +10,7 @@ FACES_DIR = Path("data/faces")
 EVAL_DIR = Path("data/eval")   # the evaluation sets' crops, one folder per set
 FACES_TABLE = Path("data/faces.csv")
 FACES_METRICS = Path("metrics/faces.json")
-FACE_SETTINGS = FACES_DIR / "settings.json"  # how the frames were sampled, the faces found and cropped
+FACE_SETTINGS = FACES_DIR / "settings.json"  # how frames were sampled, faces found and cropped
 SPLIT = Path("data/split.csv")
 SPLIT_METRICS = Path("metrics/split.json")
 MODEL = Path("models/model.keras")
@@ -20,16 +20,16 @@ TRAINING = Path("models/training.json")   # what the model saw and how it was tr
 CARD = Path("models/card.json")           # ... with its calibration, threshold and test metrics
 PREDICTIONS = Path("data/predictions.csv")
 TRAIN_LIVE = Path("dvclive/train")        # DVCLive's folders: train's per-epoch metrics ...
-EVAL_LIVE = Path("dvclive/evaluate")      # ... evaluate's test metrics, ROC, PR and confusion
-EVAL_METRICS = EVAL_LIVE / "metrics.json"      # the test split's full report
-TEST_METRICS = Path("metrics/test.json")        # ... and its headline: what `dvc metrics show` lists
-EVAL_SETS_METRICS = Path("metrics/eval")        # <set>.json per evaluation set: its headline
+EVAL_LIVE = Path("dvclive/evaluate")      # ... evaluate's full test report, ROC, PR, confusion
+TEST_METRICS = Path("metrics/test.json")  # ... and its headline: what `dvc metrics show` lists
+EVAL_SETS_METRICS = Path("metrics/eval")  # <set>.json per evaluation set: its headline
 GENERALIZATION = Path("metrics/generalization.json")
 PLOTS_DIR = Path("plots")
 
 
 def model_files(model_path):
-    """A trained model's files: (model, preprocessing.json, card.json) paths; the first two must exist."""
+    """A trained model's files: (model, preprocessing.json, card.json) paths; the first two
+    must exist."""
     model_path = Path(model_path)
     for needed in (model_path, model_path.with_name(PREPROCESSING.name)):
         if not needed.is_file():

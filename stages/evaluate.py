@@ -134,10 +134,10 @@ def main(argv=None):
                     PLOTS_DIR / "reliability.png")
     f, v = report["frames"], report["videos"]
     log.info(f"evaluate: temperature {decision.temperature:.3f}, threshold {threshold:.3f} "
-             f"({decision.threshold_rule}); {len(frames)} test frames, accuracy {f['accuracy']:.3f} "
-             f"(TP {f['tp']}, FP {f['fp']}, FN {f['fn']}, TN {f['tn']}), ECE {f['ece_raw']:.3f} -> "
-             f"{f['ece']:.3f}; {len(videos)} test videos, accuracy {v['accuracy']:.3f}, "
-             f"{v['uncertain']} uncertain -> {CARD}, {EVAL_LIVE}")
+             f"({decision.threshold_rule}); {len(frames)} test frames, accuracy "
+             f"{f['accuracy']:.3f} (TP {f['tp']}, FP {f['fp']}, FN {f['fn']}, TN {f['tn']}), "
+             f"ECE {f['ece_raw']:.3f} -> {f['ece']:.3f}; {len(videos)} test videos, accuracy "
+             f"{v['accuracy']:.3f}, {v['uncertain']} uncertain -> {CARD}, {EVAL_LIVE}")
 
 
 if __name__ == "__main__":

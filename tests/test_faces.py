@@ -13,13 +13,18 @@ from deepfake_dvc.faces import (
     align_face,
     crop_face,
     crop_faces,
-    faces_in_frames,
     find_faces,
     link_tracks,
     shift,
 )
 from tests.conftest import ROOT, run
 from tests.synth import dim_room, face_frame, paste_face
+
+
+def faces_in_frames(detector, indices, frames, margin, size, max_tracks=1, align=False):
+    """find_faces, then crop_faces from the same frames (as VideoCropper.faces does)."""
+    return crop_faces(indices, frames, find_faces(detector, indices, frames, max_tracks),
+                      margin, size, align)
 
 
 @pytest.fixture(scope="module")
