@@ -196,8 +196,8 @@ def optional_text(value):
 
 
 CARD_RULES = {
-    "temperature": between(number, 0.05, 20, "use a number in 0.05..20"),
-    "threshold": between(number, 0, 1, "use a number in 0..1"),
+    "temperature": between(number, 0.05, 20),
+    "threshold": between(number, 0, 1),
     "threshold_rule": (text, always, "describe how the threshold was chosen"),
     "uncertain_margin": RULES["uncertain_margin"],
     "min_faces": RULES["min_faces"],

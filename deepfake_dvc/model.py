@@ -3,6 +3,7 @@ its pixel preprocessing as layers), saved and loaded; its scores and their expla
 
 Shared by train, evaluate and check, so all three feed the stored face crops the same way.
 """
+import math
 import zipfile
 
 from deepfake_dvc.tensorflow_import import import_tensorflow
@@ -13,7 +14,7 @@ import cv2  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from deepfake_dvc.backbones import get_backbone  # noqa: E402
+from deepfake_dvc.backbones import BACKBONES, get_backbone  # noqa: E402
 from deepfake_dvc.errors import ConfigError  # noqa: E402
 from deepfake_dvc.files import atomic_path  # noqa: E402
 
@@ -37,31 +38,80 @@ class Resize(keras.layers.Layer):
         return {**super().get_config(), "size": self.size}
 
 
+@keras.saving.register_keras_serializable(package="deepfake_dvc")
+class PatchGrid(keras.layers.Layer):
+    """A vision transformer's tokens (batch, 1 + n*n, dim) as a feature map (batch, n, n, dim):
+    the class token dropped, the patch tokens on their grid."""
+
+    def call(self, tokens):
+        side = math.isqrt(tokens.shape[1] - 1)
+        return keras.ops.reshape(tokens[:, 1:, :], (-1, side, side, tokens.shape[-1]))
+
+    def compute_output_shape(self, input_shape):
+        side = math.isqrt(input_shape[1] - 1)
+        return (input_shape[0], side, side, input_shape[-1])
+
+
 def build_model(img_size, weights="none", dropout=0.0, bn_momentum=0.99,
-                backbone="inception_resnet_v2"):
+                backbone="inception_resnet_v2", tune="all"):
     """The detector: RGB face crops of any size (pixels 0..255) -> P(real), P(fake).
 
     Its first layers resize the crops to img_size and normalise the pixels as the
     backbone wants, so every caller (train, evaluate, check, Grad-CAM, an export)
-    feeds the stored crops as they are. Then the backbone (all layers trainable),
-    global average pooling, dropout and a 2-way softmax. weights: "imagenet"
-    (downloaded and cached by Keras), "none" (random), or a path to a weights file
-    for the backbone without its top. bn_momentum: the batch-norm layers'
-    moving-average momentum (Keras' default is 0.99).
+    feeds the stored crops as they are. Then the backbone, global average pooling,
+    dropout and a 2-way softmax. weights: "none" (random), the backbone's pretrained
+    weights ("imagenet", downloaded and cached by Keras; a keras-hub preset), or a
+    path to a weights file for the backbone without its top. bn_momentum: the
+    batch-norm layers' moving-average momentum (Keras' default is 0.99). tune: what
+    training may change (set_tune).
     """
     spec = get_backbone(backbone)
     crops = keras.Input((None, None, 3), dtype="float32", name="crops")
-    pixels = Resize(img_size, name="resize", dtype="float32")(crops)
-    features = spec.features(spec.normalisation()(pixels), weights)
+    pixels = spec.normalisation()(Resize(img_size, name="resize", dtype="float32")(crops))
+    try:
+        features = spec.features(pixels, weights)
+    except Exception as e:  # Keras raises many kinds, a bare Exception when a download fails
+        if weights == "none":
+            raise
+        raise ConfigError(f"weights '{weights}' could not be loaded into backbone {backbone} "
+                          f"({type(e).__name__}: {' '.join(str(e).split())[:200]}); without "
+                          f"internet set weights: none in params.yaml, or give a weights "
+                          f"file of this backbone") from None
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(features)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     out = keras.layers.Dense(2, activation="softmax", name="real_fake",
                              dtype="float32")(x)  # float32 under mixed precision too
-    model = keras.Model(crops, out, name=f"{backbone}_deepfake")  # every layer trainable
-    for layer in model.layers:
+    model = keras.Model(crops, out, name=f"{backbone}_deepfake")
+    for layer in model._flatten_layers(include_self=False):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = bn_momentum
+    set_tune(model, tune)
     return model
+
+
+def set_tune(model, tune):
+    """Freeze what training must not change: with tune "all" nothing (the 2020 recipe), with
+    "head" all but the classifier (a linear probe; batch norms keep their statistics), with
+    "layernorm" all but the layer norms and the classifier (GenD)."""
+    if tune == "all":
+        return
+    kept = set()
+    for layer in model._flatten_layers(include_self=False):
+        if layer.name == "real_fake" or (tune == "layernorm" and isinstance(
+                layer, keras.layers.LayerNormalization)):
+            kept.update(id(v) for v in layer.weights)
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False  # frozen statistics too: it runs in inference mode
+    for variable in model.weights:
+        if id(variable) not in kept:
+            variable.trainable = False
+
+
+def parameter_counts(model):
+    """(parameters, trainable parameters) of a model."""
+    def count(variables):
+        return int(sum(math.prod(v.shape) for v in variables))
+    return count(model.weights), count(model.trainable_weights)
 
 
 def fake_probabilities(model, crops, batch_size=32):
@@ -84,6 +134,9 @@ def load_classifier(path):
         raise ConfigError(f"'{path}' is not a Keras model file (a .keras file is a zip archive; "
                           f"this one is truncated or of another format)")
     try:
+        with zipfile.ZipFile(path) as archive:
+            if b"keras_hub" in archive.read("config.json"):
+                import keras_hub  # noqa: F401  (registers its layers for loading)
         return keras.models.load_model(path)
     except Exception as e:  # Keras raises many kinds (ValueError, KeyError, OSError, ...)
         raise ConfigError(f"'{path}' cannot be loaded as a Keras model "
@@ -94,11 +147,15 @@ PIXEL_LAYERS = ("crops", "resize", "normalise")  # build_model's layers before t
 
 
 def gradcam_layer(model, min_side=7):
-    """Grad-CAM's layer: the backbone's last one with a feature map at least min_side wide.
+    """Grad-CAM's layer: the one the backbone names (a ViT's patch grid), else its last one
+    with a feature map at least min_side wide.
 
     That is conv_7b_ac (8 x 8) at 299 px for InceptionResNetV2; at small inputs
     the last map is 1 x 1, which cannot say where, so an earlier block's is used.
     """
+    backbone = model.name.removesuffix("_deepfake")
+    if backbone in BACKBONES and BACKBONES[backbone].explained_at:
+        return model.get_layer(BACKBONES[backbone].explained_at)
     return [layer for layer in model.layers if layer.name not in PIXEL_LAYERS
             and len(layer.output.shape) == 4 and layer.output.shape[1] >= min_side][-1]
 

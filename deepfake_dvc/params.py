@@ -9,7 +9,6 @@ import json
 import math
 import re
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 
 import yaml
 
@@ -27,6 +26,8 @@ FF_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures", "FaceShift
               "DeepFakeDetection")
 SPLIT_MODES = ("auto", "official", "grouped")
 KEEP_EPOCHS = ("last", "best")
+TUNES = ("all", "head", "layernorm")  # what training changes: every layer (the 2020 recipe),
+# the classifier on frozen features (a linear probe), or the layer norms and the classifier
 SEED_MAX = 2**32 - 1  # NumPy's and scikit-learn's seeds are 32-bit unsigned
 
 
@@ -67,14 +68,6 @@ def text(value):
     return value
 
 
-def weights_source(value):
-    """imagenet, none, or the path of an existing weights file."""
-    value = text(value)
-    if value not in ("imagenet", "none") and not Path(value).is_file():
-        raise ValueError
-    return value
-
-
 def methods(value):
     """A tuple of FaceForensics++ method names: from a list, a comma-separated text, or 'all'."""
     if isinstance(value, str):
@@ -105,7 +98,7 @@ def choice(*options):
 KINDS = {integer: "an integer", number: "a number"}  # how a hint names each kind's values
 
 
-def between(convert, low, high=None, closed="both", multiple_of=None, why=None):
+def between(convert, low, high=None, *, closed="both", multiple_of=None, why=None):
     """(convert, valid, hint) for a value from low to high (None: no upper bound), the bounds
     included at "both" ends, the "left", the "right" or "neither" (as scikit-learn's Interval),
     a multiple of multiple_of if given; the hint said from them, with why after it."""
@@ -198,8 +191,9 @@ RULES = {
     "val_size": between(number, 0.05, 0.5),
     # train
     "backbone": (text, always, "use the name of a registered backbone"),
-    "weights": (weights_source, always,
-                "use imagenet, none, or the path of an existing weights file"),
+    "weights": (text, always, "use none, the backbone's pretrained weights (imagenet, a "
+                              "keras-hub preset) or the path of a weights file"),
+    "tune": choice(*TUNES),
     "img_size": between(integer, SMALLEST_INPUT, why="the smallest input of any backbone; the "
                         "backbone's own minimum may be higher"),
     "dropout": between(number, 0, 1, closed="left"),
@@ -228,7 +222,7 @@ RULES = {
 # Rules that need what a registry knows, or several keys: (the keys read, the key named when
 # it fails, check(values) -> (ok, hint)), in order, once those keys are valid on their own.
 # The registries add theirs (deepfake_dvc.backbones: the backbone's name, its smallest input,
-# its weights), so this module, which every stage imports, knows none of them.
+# its weights, its tunes), so this module, which every stage imports, knows none of them.
 CROSS_RULES = []
 
 

@@ -16,7 +16,6 @@ from sklearn.utils.class_weight import compute_class_weight  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from deepfake_dvc.crops_file import count_crops, crop_byte_ranges, faces_path  # noqa: E402
-from deepfake_dvc.errors import ConfigError  # noqa: E402
 from deepfake_dvc.figures import new_figure, save_figure  # noqa: E402
 from deepfake_dvc.labels import LABEL_INDEX, SELF_BLENDED  # noqa: E402
 from deepfake_dvc.log import log, showing_progress  # noqa: E402
@@ -218,17 +217,21 @@ def target_reached(history, target):
     return target != "none" and bool(history) and history["accuracy"][-1] >= target
 
 
-def training_summary(params, history, kept):
-    """The initial weights, epochs run and why training stopped, the epoch kept (counted
-    from 1) and its validation metrics."""
+def training_summary(params, history, kept, model):
+    """The backbone, its input, what was trained (and how many parameters), the initial
+    weights, epochs run and why training stopped, the epoch kept (counted from 1) and its
+    validation metrics."""
+    from deepfake_dvc.model import parameter_counts
     epochs_run = len(history["loss"])
     stopped = (f"training accuracy reached target_accuracy {params['target_accuracy']}"
                if target_reached(history, params["target_accuracy"])
                else f"ran all {params['epochs']} epochs")
+    parameters, trainable = parameter_counts(model)
     return dict(architecture=f"{params['backbone']}, global average pooling, dropout, 2-way "
                              f"softmax",
                 backbone=params["backbone"], weights=params["weights"],
-                img_size=params["img_size"], epochs_run=epochs_run,
+                img_size=params["img_size"], tune=params["tune"], parameters=parameters,
+                trainable_parameters=trainable, epochs_run=epochs_run,
                 stopped=stopped, keep_epoch=params["keep_epoch"], kept_epoch=kept,
                 validation={k[4:]: round(float(v[kept - 1]), 6) for k, v in history.items()
                             if k.startswith("val_")})
@@ -254,13 +257,8 @@ def compiled_model(params):
 
     from deepfake_dvc.model import build_model
     from deepfake_dvc.training import learning_rate
-    try:
-        model = build_model(params["img_size"], params["weights"], params["dropout"],
-                            params["bn_momentum"], params["backbone"])
-    except Exception as e:  # Keras raises a bare Exception when a download fails
-        raise ConfigError(f"could not load weights '{params['weights']}' ({e}); without internet "
-                          f"set weights: none, or the path of a weights file, in params.yaml"
-                          ) from None
+    model = build_model(params["img_size"], params["weights"], params["dropout"],
+                        params["bn_momentum"], params["backbone"], params["tune"])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate(params["lr"], params["lr_decay"])),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=params["jit_compile"])
@@ -275,7 +273,7 @@ def float32_copy(model, params):
     from deepfake_dvc.model import build_model
     keras.mixed_precision.set_global_policy("float32")
     copy = build_model(params["img_size"], "none", params["dropout"], params["bn_momentum"],
-                       params["backbone"])
+                       params["backbone"], params["tune"])
     copy.set_weights(model.get_weights())
     return copy
 

@@ -41,7 +41,8 @@ from deepfake_dvc.paths import (
 )
 from deepfake_dvc.tables import read_table
 
-PARAMS = ("data_dir", "train_seed", "backbone", "weights", "img_size", "dropout", "bn_momentum",
+PARAMS = ("data_dir", "train_seed", "backbone", "weights", "tune", "img_size", "dropout",
+          "bn_momentum",
           "lr", "lr_decay", "batch_size", "epochs", "target_accuracy", "keep_epoch",
           "class_weight", "augment_flip", "augment_jpeg", "augment_brightness",
           "augment_contrast", "mixed_precision", "jit_compile")
@@ -134,7 +135,7 @@ def main(argv=None):
     Preprocessing(**crop_settings, img_size=params["img_size"]).save(PREPROCESSING)
     write_json(TRAINING, dict(
         data=data_summary(split, params["data_dir"]),
-        training=training_summary(params, history, kept),
+        training=training_summary(params, history, kept, model),
         versions=dict(python=platform.python_version(), tensorflow=tf.__version__,
                       keras=keras.__version__, numpy=np.__version__)))
     for metric in ("accuracy", "loss"):

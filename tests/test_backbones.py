@@ -8,7 +8,7 @@ from deepfake_dvc.errors import ConfigError
 from deepfake_dvc.params import read_params
 from tests.conftest import ROOT
 
-TRAIN_KEYS = ["backbone", "weights", "img_size"]
+TRAIN_KEYS = ["backbone", "weights", "img_size", "tune"]
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
 
 
@@ -26,9 +26,21 @@ def test_the_default_is_the_2020_backbone_and_tiny_cnn_is_registered():
 
 @pytest.mark.parametrize("changes,message", [
     (dict(backbone="xception_v9"), "parameter 'backbone' is 'xception_v9' (text): use one of "
-                                   "inception_resnet_v2, tiny_cnn"),
+                                   "inception_resnet_v2, xception, efficientnet_b4, "),
     (dict(img_size=64), "parameter 'img_size' is 64: backbone inception_resnet_v2 takes at "
-                        "least 75 px: raise img_size, or choose another backbone"),
+                        "least 75 px: change img_size, or choose another backbone"),
+    (dict(backbone="clip_vit_tiny", img_size=36), "parameter 'img_size' is 36: backbone "
+                                                  "clip_vit_tiny takes at least 32 px, a multiple "
+                                                  "of 8"),
+    (dict(tune="layernorm"), "parameter 'tune' is 'layernorm' (text): backbone "
+                             "inception_resnet_v2 supports tune all, head"),
+    (dict(tune="lora"), "parameter 'tune' is 'lora' (text): use one of all, head, layernorm"),
+    (dict(weights="clip_vit_base_patch16"), "parameter 'weights' is 'clip_vit_base_patch16' "
+                                            "(text): backbone inception_resnet_v2 takes weights "
+                                            "none, imagenet (its pretrained weights) or the path "
+                                            "of an existing weights file"),
+    (dict(backbone="clip_vit_b16", img_size=224, weights="imagenet"),
+     "backbone clip_vit_b16 takes weights none, clip_vit_base_patch16 (its pretrained"),
     (dict(backbone="tiny_cnn", weights="imagenet"),
      "parameter 'weights' is 'imagenet' (text): backbone tiny_cnn has no pretrained weights"),
     (dict(img_size=16), "parameter 'img_size' is 16: use an integer >= 32"),
@@ -61,7 +73,7 @@ def one_conv():
         return keras.layers.Rescaling(1 / 255, name="normalise", dtype="float32")
 
     backbone = register(Backbone("one_conv", features, normalisation, min_size=40,
-                                 default_size=40, pretrained=False))
+                                 default_size=40, pretrained=None))
     yield backbone
     del BACKBONES["one_conv"]
 

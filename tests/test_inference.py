@@ -23,8 +23,8 @@ def test_a_video_given_as_bytes_gets_the_verdict_its_file_gets(tmp_path):
     from_bytes = checker.check_bytes(video.read_bytes(), "clip.mp4")
     assert from_file.faces_found > 0 and from_file.verdict != "ERROR"
     assert from_bytes.video == "clip.mp4" and from_file.video == str(video)
-    assert from_bytes == dataclasses.replace(from_file, video="clip.mp4", seconds=from_bytes.seconds,
-                                             timing=from_bytes.timing)  # sampled aside
+    same_but_time = dict(video="clip.mp4", seconds=from_bytes.seconds, timing=from_bytes.timing)
+    assert from_bytes == dataclasses.replace(from_file, **same_but_time)  # sampled aside
     assert len(from_bytes.sampled.faces["crops"]) == from_bytes.faces_found
     assert from_bytes.model["mark"] == "no model card"  # what it is worth, as for a file
     record = json.loads(json.dumps(from_bytes.as_dict()))  # what --json prints

@@ -161,3 +161,11 @@ def test_a_declared_rule_says_its_hint_from_what_it_allows(rule, hint, good, bad
     convert, valid, said = rule
     assert said == hint
     assert all(valid(convert(v)) for v in good) and not any(valid(convert(v)) for v in bad)
+
+
+def test_a_cards_bounds_are_its_own_values():
+    from deepfake_dvc.calibration import CARD_RULES
+    for key, good, bad in (("threshold", (0, 1), (1.01,)), ("temperature", (0.05, 20), (0.04,))):
+        convert, valid, hint = CARD_RULES[key]
+        assert all(valid(convert(v)) for v in good) and not any(valid(convert(v)) for v in bad)
+        assert hint == f"use a number in {good[0]}..{good[1]}"

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tests.conftest import ROOT
@@ -31,13 +32,13 @@ for video in range(4):  # real: dark faces, fake: bright ones
     paths.append(f"faces/v{video}.npz")
     labels.append(label)
     crops.append(frames.astype(np.uint8))
-params = dict(backbone="tiny_cnn", img_size=32, weights="none", dropout=0.0, bn_momentum=0.9,
-              lr=1e-2, lr_decay=0.0, jit_compile=False)  # tiny_cnn learns the task in 2 steps
+params = dict(backbone="tiny_cnn", img_size=32, weights="none", tune="all", dropout=0.0,
+              bn_momentum=0.9, lr=1e-2, lr_decay=0.0, jit_compile=False)  # learnt in 2 steps
+vit = dict(params, backbone="clip_vit_tiny", tune="layernorm", lr=1e-3)  # a keras-hub ViT
 
 
-def train(devices):
+def train(strategy, params=params):
     keras.utils.set_random_seed(0)
-    strategy = distribution(devices)
     with strategy.scope():
         model = compiled_model(params)
     model.run_eagerly = True  # the same steps, without minutes of graph tracing on 2 cores
@@ -47,13 +48,21 @@ def train(devices):
 
 
 cpus = tf.config.list_logical_devices("CPU")
-_, one_replica, one = train(cpus[:1])
-_, two_replicas, two = train(cpus)
+single, mirrored = distribution(cpus[:1]), distribution(cpus)  # one each: a second
+_, one_replica, one = train(single)                            # MirroredStrategy in a process
+_, two_replicas, two = train(mirrored)                         # mixes up its collectives
 keras.mixed_precision.set_global_policy("mixed_float16")
-mixed, _, mixed_losses = train(cpus[:1])
+mixed, _, mixed_losses = train(single)
 copy = float32_copy(mixed, params)
 sample = np.concatenate(crops)[::2]
+vit_mixed, _, vit_mixed_losses = train(single, vit)
+vit_copy = float32_copy(vit_mixed, vit)
+keras.mixed_precision.set_global_policy("float32")
+_, vit_replicas, vit_losses = train(mirrored, vit)
 print(json.dumps(dict(
+    vit_replicas=vit_replicas, vit=vit_losses, vit_mixed=vit_mixed_losses,
+    vit_mixed_p=fake_probabilities(vit_mixed, sample).tolist(),
+    vit_copy_p=fake_probabilities(vit_copy, sample).tolist(),
     replicas=[one_replica, two_replicas], one=one, two=two, mixed=mixed_losses,
     mixed_dtypes=[mixed.get_layer("tiny_conv0").compute_dtype, mixed.layers[-1].compute_dtype],
     copy_dtypes=sorted({layer.compute_dtype for layer in copy.layers}),
@@ -64,7 +73,8 @@ print(json.dumps(dict(
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """Three tiny runs: one CPU device, two under MirroredStrategy, one in mixed precision."""
+    """Tiny runs: one CPU device, two under MirroredStrategy, one in mixed precision; and a
+    ViT's layer norms trained in mixed precision and on two devices."""
     cwd = tmp_path_factory.mktemp("devices")
     done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=cwd, capture_output=True,
                           text=True, env=dict(os.environ, PYTHONPATH=str(ROOT),
@@ -85,3 +95,9 @@ def test_mixed_precision_trains_in_float16_and_saves_a_float32_model(trained):
     assert trained["mixed"][-1] < trained["mixed"][0]
     assert trained["copy_dtypes"] == ["float32"]
     assert trained["copy_p"] == pytest.approx(trained["mixed_p"], abs=0.02)
+
+
+def test_a_vision_transformer_trains_on_two_devices_and_in_mixed_precision(trained):
+    assert trained["vit_replicas"] == 2
+    assert all(np.isfinite(trained[run]).all() for run in ("vit", "vit_mixed"))
+    assert trained["vit_copy_p"] == pytest.approx(trained["vit_mixed_p"], abs=0.02)

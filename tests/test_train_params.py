@@ -36,7 +36,8 @@ def test_imagenet_weights_offline_say_which_parameter_to_change(project):
     done = run("python -m stages.train", project, check=False)
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: could not load weights 'imagenet'") and "weights: none" in last
+    assert last.startswith("error: weights 'imagenet' could not be loaded into backbone "
+                           "inception_resnet_v2") and "weights: none" in last
     assert not (project / "models" / "model.keras").exists()
 
 

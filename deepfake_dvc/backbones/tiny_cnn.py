@@ -21,4 +21,4 @@ def normalisation():
 
 
 register(Backbone("tiny_cnn", features, normalisation, min_size=32, default_size=64,
-                  pretrained=False))
+                  pretrained=None))
