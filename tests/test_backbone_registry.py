@@ -9,6 +9,9 @@ parameters, the same code as ViT-B/16 in a larger configuration) is built and tr
 but not taken through the exports, whose copies of it need more than this machine's 24 GiB.
 """
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -177,3 +180,20 @@ def test_a_random_vit_numbers_its_patch_positions():
     model = build_model(32, backbone="clip_vit_tiny")  # keras-hub leaves them all 0
     ids = model.get_layer("clip_vision").embedding.position_ids.numpy()
     assert np.array_equal(ids, np.arange(17)[None])  # the class token and 4 x 4 patches
+
+
+def test_nothing_is_downloaded_to_import_keras_hub_or_build_a_random_vit(tmp_path):
+    script = (
+        "import socket\n"
+        "def refuse(*args, **kwargs): raise OSError('a network connection was attempted')\n"
+        "socket.socket.connect = socket.socket.connect_ex = refuse\n"
+        "socket.create_connection = refuse\n"
+        "import keras_hub\n"
+        "from deepfake_dvc.model import build_model\n"
+        "model = build_model(32, backbone='clip_vit_b16')\n"
+        "print(model.count_params())\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, env=dict(os.environ, PYTHONPATH=str(ROOT),
+                                              HOME=str(tmp_path), TF_CPP_MIN_LOG_LEVEL="2"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.split()[-1]) > 80_000_000  # ViT-B/16's encoder, random weights
