@@ -30,6 +30,7 @@ from deepfake_dvc.model import (  # noqa: E402
     save_model,
 )
 from deepfake_dvc.params import Preprocessing  # noqa: E402
+from deepfake_dvc.pictures import write_pictures  # noqa: E402
 from deepfake_dvc.training import compiled_model  # noqa: E402
 from stages.export import main as export  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
@@ -85,9 +86,13 @@ def test_every_backbone_trains_saves_checks_explains_and_exports(name, tmp_path,
     expected = fake_probabilities(model, crops)
     assert np.allclose(fake_probabilities(loaded, crops), expected, atol=1e-5)
 
-    result = Checker(tmp_path / "model.keras").check(clip)
+    checker = Checker(tmp_path / "model.keras")
+    result = checker.check(clip)
     assert result.verdict != "ERROR" and result.faces_found > 0, result.error
     assert 0 <= result.p_fake <= 1
+    write_pictures(checker, result, tmp_path / "pictures", "clip")  # check --out's
+    assert [p.split(".")[-2] for p in result.pictures] == ["verdict", "timeline", "gradcam"]
+    assert result.gradcam["layer"] == (spec.explained_at or result.gradcam["layer"])
 
     heat, layer = grad_cam(loaded, crops[0])
     assert heat.shape == (side, side) and np.isfinite(heat).all() and heat.max() <= 1
