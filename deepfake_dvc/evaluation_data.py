@@ -15,7 +15,7 @@ from deepfake_dvc.status import NO_FACE, OK, failed
 from deepfake_dvc.tables import read_table
 
 _cropper = None  # the workers' cropper and ...
-_training = {}  # ... {SHA-256: path} of the training videos, set before they fork
+_training = {}  # ... {SHA-256: path} of the training videos (parallel_map's setup)
 
 
 def training_videos(manifest):
@@ -24,17 +24,22 @@ def training_videos(manifest):
     return {digest: path for digest, path in zip(table["sha256"], table["path"]) if digest}
 
 
-def crop_evaluation_videos(videos, folder, out, preprocessing, training, workers):
+def crop_evaluation_videos(videos, folder, out, preprocessing, training, workers,
+                           executor="local"):
     """eval_faces' work: the listed videos of folder cropped to out as the model's
     preprocessing says; a video whose content is a training video's ({SHA-256: path}) is not
     cropped and its row names it (same_as). Returns the rows, in order."""
-    global _cropper, _training
-    _cropper = VideoCropper(preprocessing)  # forked workers inherit both; models load on first use
-    _training = training
     out.mkdir(parents=True, exist_ok=True)
-    cv2.setNumThreads(1)
     return parallel_map(crop_one, [(v, folder, out) for v in videos], workers,
-                        desc=f"eval_faces {Path(out).name}", writes_to=[out])
+                        desc=f"eval_faces {Path(out).name}", writes_to=[out], executor=executor,
+                        setup=(start_evaluation, (preprocessing, training)))
+
+
+def start_evaluation(preprocessing, training):
+    """A worker's cropper (its models load on first use) and the training videos' digests."""
+    global _cropper, _training
+    cv2.setNumThreads(1)
+    _cropper, _training = VideoCropper(preprocessing), training
 
 
 def crop_one(job):

@@ -1,15 +1,19 @@
-"""A map over videos by a registered executor (forked worker processes by default), with a
-progress bar and the workers' messages."""
+"""A map over videos by a registered executor (forked worker processes by default, or the
+tasks of a Ray cluster), with a progress bar and the workers' messages."""
+import hashlib
 import logging
 import logging.handlers
 import multiprocessing
 import os
+import pickle
+import socket
 import sys
 
 from tqdm import tqdm
 
+from deepfake_dvc.errors import ConfigError
 from deepfake_dvc.files import remove_temporaries
-from deepfake_dvc.log import log, showing_progress
+from deepfake_dvc.log import install_console, log, showing_progress
 
 
 def worker_count(workers):
@@ -22,33 +26,52 @@ def _log_through(queue):
     log.handlers = [logging.handlers.QueueHandler(queue)]
 
 
-def parallel_map(func, items, workers, desc, writes_to=(), executor="processes"):
+def parallel_map(func, items, workers, desc, writes_to=(), executor="local", setup=None):
     """func over items in order, by a registered executor (EXECUTORS), with a progress bar.
 
-    With one worker, or one item, it runs in this process. The default executor,
-    "processes", forks `workers` processes: they inherit the parent's state (a
-    detector built before the call); an exception in one is raised again in the
-    parent; their messages are printed by the parent, above its progress bar.
-    When the map is interrupted, the workers are killed and the temporaries they
-    were writing into the folders writes_to are removed.
+    setup, (function, args), prepares a worker's state (a detector): called here
+    before the map by the executors that fork (their workers inherit it), once in
+    each worker process by the others. The default executor, "local", forks
+    `workers` processes (with one worker, or one item, it runs in this process);
+    an exception in one is raised again in the parent; their messages are
+    printed by the parent, above its progress bar. "ray" runs each item as a
+    task of the Ray cluster RAY_ADDRESS names (a local instance of `workers` CPUs
+    without it). When the map is interrupted, the workers are killed and the
+    temporaries they were writing into the folders writes_to are removed.
     """
     items = list(items)
     workers = min(worker_count(workers), max(len(items), 1))
     bar = dict(total=len(items), desc=desc, unit="video", file=sys.stderr,
                disable=not showing_progress())
     log.debug(f"{desc}: {len(items)} item(s) in {workers} process(es) ({executor})")
-    if workers == 1:
+    if workers == 1 and executor == "local":
         executor = "serial"
-    return EXECUTORS[executor](func, items, workers, bar, writes_to)
+    return EXECUTORS[executor](func, items, workers, bar, writes_to, setup)
 
 
-def in_this_process(func, items, workers, bar, writes_to):
+_prepared = set()  # the setups this process has run
+
+
+def prepared(setup):
+    """Run setup, (function, args), unless it is None or this process already has."""
+    if setup is None:
+        return
+    key = hashlib.sha256(pickle.dumps(setup)).hexdigest()
+    if key not in _prepared:
+        function, args = setup
+        function(*args)
+        _prepared.add(key)
+
+
+def in_this_process(func, items, workers, bar, writes_to, setup):
     """The executor for one worker: func over items here, in order."""
+    prepared(setup)
     return [func(item) for item in tqdm(items, **bar)]
 
 
-def in_forked_processes(func, items, workers, bar, writes_to):
+def in_forked_processes(func, items, workers, bar, writes_to, setup):
     """The executor of `workers` forked processes (see parallel_map)."""
+    prepared(setup)
     fork = multiprocessing.get_context("fork")
     messages = fork.Queue()
     listener = logging.handlers.QueueListener(messages, *log.handlers)
@@ -67,7 +90,65 @@ def in_forked_processes(func, items, workers, bar, writes_to):
         raise
 
 
-# name: executor(func, items, workers, bar (tqdm's arguments), writes_to) -> results in order.
-# Another executor (a cluster's) is one more entry: it must return func's results in the
-# items' order, update the bar, and remove what it left in writes_to when interrupted.
-EXECUTORS = {"serial": in_this_process, "processes": in_forked_processes}
+def on_ray(func, items, workers, bar, writes_to, setup):
+    """The executor of a Ray cluster (see parallel_map): each item a task, retried when its
+    worker dies; the temporaries a killed worker left in writes_to removed at the end."""
+    ray = connected_ray(workers)
+    task = ray.remote(max_retries=3, num_cpus=1)(prepared_call)
+    pending = [task.remote(func, item, setup) for item in items]
+    refs = list(pending)
+    try:
+        with tqdm(**bar) as progress:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                progress.update(len(done))
+        return ray.get(refs)
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        for folder in writes_to:
+            remove_temporaries(folder)
+
+
+def prepared_call(func, item, setup):
+    """func(item) in a Ray worker, after setup (once per worker process) and with the
+    library's messages on the worker's stderr, which Ray passes on to the driver."""
+    install_console()
+    prepared(setup)
+    return func(item)
+
+
+def connected_ray(workers):
+    """The ray module, connected to the cluster RAY_ADDRESS names, or to a local instance of
+    `workers` CPUs; ConfigError naming the address when it cannot be reached."""
+    import ray
+    if ray.is_initialized():
+        return ray
+    address = os.environ.get("RAY_ADDRESS")
+    options = dict(address=address) if address else dict(num_cpus=workers)
+    try:
+        if address and address != "auto":
+            answering(address)
+        ray.init(**options, include_dashboard=False, log_to_driver=True,
+                 logging_level=logging.WARNING, runtime_env=dict(env_vars=dict(
+                     PYTHONPATH=os.pathsep.join(filter(None, (os.getcwd(),
+                                                              os.environ.get("PYTHONPATH")))))))
+    except (ConnectionError, OSError, ValueError) as e:
+        raise ConfigError(f"RAY_ADDRESS '{address}' cannot be reached ({e}): start the cluster "
+                          f"(ray start --head), fix the address, or set executor: local"
+                          ) from None
+    return ray
+
+
+def answering(address, seconds=10):
+    """Raise OSError unless host:port (or ray://host:port) accepts a connection within
+    seconds: ray.init would wait for an unreachable cluster without end."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    socket.create_connection((host, int(port)), timeout=seconds).close()
+
+
+# name: executor(func, items, workers, bar (tqdm's arguments), writes_to, setup) -> results in
+# order. Another executor is one more entry: it must return func's results in the items'
+# order, update the bar, prepare its workers with setup, and remove what it left in writes_to
+# when interrupted.
+EXECUTORS = {"serial": in_this_process, "local": in_forked_processes, "ray": on_ray}

@@ -162,6 +162,7 @@ RULES = {
     "split_seed": between(integer, 0, SEED_MAX),
     "train_seed": between(integer, 0, SEED_MAX),
     "workers": between(integer, 0, why="0: all cores"),
+    "executor": choice("local", "ray"),
     "log_level": choice(*LOG_LEVELS),
     # make_demo
     "demo_clips_per_class": between(integer, 1),

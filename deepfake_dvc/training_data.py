@@ -23,12 +23,14 @@ from deepfake_dvc.tables import CONTAINER, FOUND
 
 SAME_FOOTAGE = ("frame_count", "width", "height", "frames_kept")
 
-_cropper = None  # the workers' cropper, built before they fork
+_cropper = None  # the workers' cropper (parallel_map's setup)
 
 
 def start_cropper(params):
-    """Build the cropper and its detector's models once; forked workers inherit them."""
+    """Build the cropper and its detector's models once per process (forked workers inherit
+    them); one OpenCV thread, as each worker takes one video."""
     global _cropper
+    cv2.setNumThreads(1)
     _cropper = VideoCropper(params)
     _cropper.detector.load()
 
@@ -38,18 +40,18 @@ def crop_training_videos(videos, params, faces_dir):
     their sources' footage (with reuse_source_faces) after their sources. Returns each
     video's row, in the order of videos, and the rows of the self-blended fakes."""
     source_of = sources_of(videos) if params["reuse_source_faces"] else {}
-    cv2.setNumThreads(1)  # one video per core already
-    start_cropper(params)
     faces_dir.mkdir(parents=True, exist_ok=True)
+    how = dict(workers=params["workers"], writes_to=[faces_dir], executor=params["executor"],
+               setup=(start_cropper, (params,)))
     jobs = [(v, params, None, faces_dir) for v in videos if v["id"] not in source_of]
     first = parallel_map(detect_one, largest_first(jobs, params["data_dir"]),
-                         params["workers"], desc="detect_faces", writes_to=[faces_dir])
+                         desc="detect_faces", **how)
     sources = {row["id"]: (row, faces) for row, _, faces in first if faces is not None}
     jobs = [(v, params, sources.get(source_of[v["id"]]), faces_dir)
             for v in videos if v["id"] in source_of]
     second = parallel_map(detect_one, largest_first(jobs, params["data_dir"]),
-                          params["workers"], writes_to=[faces_dir],
-                          desc="detect_faces, fakes of their sources' footage") if jobs else []
+                          desc="detect_faces, fakes of their sources' footage",
+                          **how) if jobs else []
     rows, synthesized = zip(*in_order(videos, first + second))
     return list(rows), [fake for fake in synthesized if fake]
 

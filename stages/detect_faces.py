@@ -63,7 +63,7 @@ def manifest_row(row):
 
 def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = read_params(PARAMS + ("workers",))  # workers: how to run, not what; no DVC param
+    params = read_params(PARAMS + ("workers", "executor"))  # how to run, not what: no DVC params
 
     videos = list_videos(params["data_dir"], params["dataset"], params["ff_compression"],
                          params["ff_methods"])

@@ -54,7 +54,7 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", help="an evaluation set: a key of eval_sets in params.yaml")
     name = parser.parse_args(argv).name
-    params = read_params(PARAMS + ("workers",))
+    params = read_params(PARAMS + ("workers", "executor"))  # how to run: no DVC params
     folder = eval_folder(name, params)
     prep = Preprocessing.load(PREPROCESSING)
 
@@ -62,7 +62,8 @@ def main(argv=None):
     videos.insert(0, "id", assign_ids(videos["path"].tolist()))
     out = EVAL_DIR / name
     rows = crop_evaluation_videos(videos.to_dict("records"), folder, out, asdict(prep),
-                                  training_videos(MANIFEST), params["workers"])
+                                  training_videos(MANIFEST), params["workers"],
+                                  params["executor"])
 
     table = pd.DataFrame(rows)
     shared = table[table["same_as"] != ""]

@@ -216,7 +216,7 @@ def test_an_executor_registered_elsewhere_maps_in_order(monkeypatch):
     from deepfake_dvc import parallel
     calls = []
 
-    def backwards(func, items, workers, bar, writes_to):  # runs in reverse, returns in order
+    def backwards(func, items, workers, bar, writes_to, setup):  # reversed, returned in order
         calls.append(workers)
         return [func(item) for item in reversed(items)][::-1]
 
@@ -224,4 +224,4 @@ def test_an_executor_registered_elsewhere_maps_in_order(monkeypatch):
     assert parallel.parallel_map(str, range(5), 2, "work", executor="backwards") == list("01234")
     assert calls == [2]
     assert parallel.parallel_map(str, range(5), 1, "work", executor="backwards") == list("01234")
-    assert calls == [2]  # one worker: in this process, whatever the executor
+    assert calls == [2, 1]  # asked with one worker too (only "local" then runs in this process)

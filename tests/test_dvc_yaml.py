@@ -81,7 +81,7 @@ def test_stages_that_detect_faces_depend_on_the_saved_hog_detector(stage):
     assert ("deepfake_dvc/frontal_face_hog.svm" in STAGES[stage]["deps"]) == detects
 
 
-@pytest.mark.parametrize("how_to_run", ["workers", "log_level"])
+@pytest.mark.parametrize("how_to_run", ["workers", "executor", "log_level"])
 def test_how_to_run_is_no_stage_parameter(how_to_run):
     assert all(how_to_run not in spec.get("params", []) for spec in STAGES.values())
 
