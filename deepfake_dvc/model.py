@@ -71,7 +71,7 @@ def build_model(img_size, weights="none", dropout=0.0, bn_momentum=0.99,
     try:
         features = spec.features(pixels, weights)
     except Exception as e:  # Keras raises many kinds, a bare Exception when a download fails
-        if weights == "none":
+        if weights == "none" or isinstance(e, ConfigError):
             raise
         raise ConfigError(f"weights '{weights}' could not be loaded into backbone {backbone} "
                           f"({type(e).__name__}: {' '.join(str(e).split())[:200]}); without "
@@ -136,11 +136,23 @@ def load_classifier(path):
     try:
         with zipfile.ZipFile(path) as archive:
             if b"keras_hub" in archive.read("config.json"):
-                import keras_hub  # noqa: F401  (registers its layers for loading)
+                keras_hub()  # registers its layers for loading
         return keras.models.load_model(path)
+    except ConfigError:
+        raise
     except Exception as e:  # Keras raises many kinds (ValueError, KeyError, OSError, ...)
         raise ConfigError(f"'{path}' cannot be loaded as a Keras model "
                           f"({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
+
+
+def keras_hub():
+    """The keras_hub module (CLIP's ViTs); ConfigError saying how to install it."""
+    try:
+        import keras_hub
+    except ImportError:
+        raise ConfigError("CLIP's vision transformers need keras-hub: pip install keras-hub "
+                          "(or pip install 'deepfake-dvc[clip]')") from None
+    return keras_hub
 
 
 PIXEL_LAYERS = ("crops", "resize", "normalise")  # build_model's layers before the backbone

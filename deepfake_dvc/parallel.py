@@ -121,7 +121,11 @@ def prepared_call(func, item, setup):
 def connected_ray(workers):
     """The ray module, connected to the cluster RAY_ADDRESS names, or to a local instance of
     `workers` CPUs; ConfigError naming the address when it cannot be reached."""
-    import ray
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("executor: ray needs Ray: pip install ray (or pip install "
+                          "'deepfake-dvc[ray]'), or set executor: local") from None
     if ray.is_initialized():
         return ray
     address = os.environ.get("RAY_ADDRESS")

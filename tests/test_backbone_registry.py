@@ -202,3 +202,10 @@ def test_nothing_is_downloaded_to_import_keras_hub_or_build_a_random_vit(tmp_pat
                                               HOME=str(tmp_path), TF_CPP_MIN_LOG_LEVEL="2"))
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout.split()[-1]) > 80_000_000  # ViT-B/16's encoder, random weights
+
+
+def test_without_keras_hub_a_vit_says_how_to_install_it(monkeypatch):
+    from deepfake_dvc.errors import ConfigError
+    monkeypatch.setitem(sys.modules, "keras_hub", None)  # as if not installed
+    with pytest.raises(ConfigError, match="need keras-hub: pip install keras-hub"):
+        build_model(32, backbone="clip_vit_tiny")

@@ -225,3 +225,11 @@ def test_an_executor_registered_elsewhere_maps_in_order(monkeypatch):
     assert calls == [2]
     assert parallel.parallel_map(str, range(5), 1, "work", executor="backwards") == list("01234")
     assert calls == [2, 1]  # asked with one worker too (only "local" then runs in this process)
+
+
+def test_without_ray_the_ray_executor_says_how_to_install_it(monkeypatch):
+    from deepfake_dvc import parallel
+    from deepfake_dvc.errors import ConfigError
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    with pytest.raises(ConfigError, match="executor: ray needs Ray: pip install ray"):
+        parallel.parallel_map(str, range(3), 2, "work", executor="ray")

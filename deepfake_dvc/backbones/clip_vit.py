@@ -19,9 +19,8 @@ def vision_encoder(config, preset=None):
     """features(images, weights) of a CLIP vision encoder of config, built for the images'
     size: random ("none"), the preset's CLIP weights, or a weights file of this encoder."""
     def features(images, weights):
-        import keras_hub
-
-        from deepfake_dvc.model import PatchGrid
+        from deepfake_dvc.model import PatchGrid, keras_hub
+        keras_hub = keras_hub()
         size = images.shape[1]
         encoder = keras_hub.models.CLIPVisionEncoder(**config, image_shape=(size, size, 3),
                                                      name="clip_vision")
