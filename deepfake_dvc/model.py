@@ -136,7 +136,7 @@ def load_classifier(path):
     try:
         with zipfile.ZipFile(path) as archive:
             if b"keras_hub" in archive.read("config.json"):
-                keras_hub()  # registers its layers for loading
+                import_keras_hub()  # registers its layers for loading
         return keras.models.load_model(path)
     except ConfigError:
         raise
@@ -145,7 +145,7 @@ def load_classifier(path):
                           f"({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
 
 
-def keras_hub():
+def import_keras_hub():
     """The keras_hub module (CLIP's ViTs); ConfigError saying how to install it."""
     try:
         import keras_hub

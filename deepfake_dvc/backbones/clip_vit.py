@@ -6,6 +6,8 @@ configuration with random weights for tests and offline trials.
 Its feature map is the patch tokens of the last layer laid out on the patch grid (the class
 token dropped), so pooling, Grad-CAM (gradients on the patch tokens) and the exports treat it
 as a CNN's. The pixels are normalised with CLIP's channel means and deviations."""
+import math
+
 from deepfake_dvc.backbones import Backbone, register
 
 MEAN = (0.48145466, 0.4578275, 0.40821073)  # CLIP's, of RGB in 0..1
@@ -19,8 +21,8 @@ def vision_encoder(config, preset=None):
     """features(images, weights) of a CLIP vision encoder of config, built for the images'
     size: random ("none"), the preset's CLIP weights, or a weights file of this encoder."""
     def features(images, weights):
-        from deepfake_dvc.model import PatchGrid, keras_hub
-        keras_hub = keras_hub()
+        from deepfake_dvc.model import PatchGrid, import_keras_hub
+        keras_hub = import_keras_hub()
         size = images.shape[1]
         encoder = keras_hub.models.CLIPVisionEncoder(**config, image_shape=(size, size, 3),
                                                      name="clip_vision")
@@ -46,24 +48,24 @@ def copy_weights(source, target):
     """source's weights into target, an encoder of the same configuration for another input
     size: its position embeddings resized (bilinearly) to target's patch grid."""
     import numpy as np
-    import tensorflow as tf
     for mine, theirs in zip(target.weights, source.weights):
         if mine.path.endswith("position_ids"):
             continue  # 0, 1, 2 ...: the target's own (number_positions)
         value = np.asarray(theirs)
         if value.shape != tuple(mine.shape):
-            value = resized_positions(value, mine.shape[0], tf)
+            value = resized_positions(value, mine.shape[0])
         mine.assign(value)
 
 
-def resized_positions(table, count, tf):
+def resized_positions(table, count):
     """A (1 + n*n, dim) position table resized to (count, dim): the class token's row kept,
     the grid's rows resized as an image."""
+    import keras
     import numpy as np
-    side, new_side = int(round((len(table) - 1) ** 0.5)), int(round((count - 1) ** 0.5))
-    grid = table[1:].reshape(1, side, side, -1)
-    grid = tf.image.resize(grid, (new_side, new_side), method="bilinear").numpy()
-    return np.concatenate([table[:1], grid.reshape(new_side * new_side, -1)])
+    side, new_side = math.isqrt(len(table) - 1), math.isqrt(count - 1)
+    grid = keras.ops.image.resize(table[1:].reshape(1, side, side, -1), (new_side, new_side),
+                                  interpolation="bilinear")
+    return np.concatenate([table[:1], np.asarray(grid).reshape(new_side * new_side, -1)])
 
 
 def normalisation():
