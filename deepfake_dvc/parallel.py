@@ -52,15 +52,21 @@ def parallel_map(func, items, workers, desc, writes_to=(), executor="local", set
 _prepared = set()  # the setups this process has run
 
 
-def prepared(setup):
-    """Run setup, (function, args), unless it is None or this process already has."""
+def prepared(setup, key=None):
+    """Run setup, (function, args), unless it is None or this process already has (key: its
+    setup_key, when known)."""
     if setup is None:
         return
-    key = hashlib.sha256(pickle.dumps(setup)).hexdigest()
+    key = key or setup_key(setup)
     if key not in _prepared:
         function, args = setup
         function(*args)
         _prepared.add(key)
+
+
+def setup_key(setup):
+    """What tells one setup from another: the digest of its pickle."""
+    return hashlib.sha256(pickle.dumps(setup)).hexdigest()
 
 
 def in_this_process(func, items, workers, bar, writes_to, setup):
@@ -95,7 +101,8 @@ def on_ray(func, items, workers, bar, writes_to, setup):
     worker dies; the temporaries a killed worker left in writes_to removed at the end."""
     ray = connected_ray(workers)
     task = ray.remote(max_retries=3, num_cpus=1)(prepared_call)
-    pending = [task.remote(func, item, setup) for item in items]
+    shared = ray.put((setup_key(setup), setup))  # stored once, not sent with every task
+    pending = [task.remote(func, item, shared) for item in items]
     refs = list(pending)
     try:
         with tqdm(**bar) as progress:
@@ -110,11 +117,13 @@ def on_ray(func, items, workers, bar, writes_to, setup):
             remove_temporaries(folder)
 
 
-def prepared_call(func, item, setup):
-    """func(item) in a Ray worker, after setup (once per worker process) and with the
-    library's messages on the worker's stderr, which Ray passes on to the driver."""
+def prepared_call(func, item, shared):
+    """func(item) in a Ray worker, after the setup in shared, (setup_key, setup), once per
+    worker process, and with the library's messages on the worker's stderr, which Ray passes
+    on to the driver."""
     install_console()
-    prepared(setup)
+    key, setup = shared
+    prepared(setup, key)
     return func(item)
 
 
