@@ -2,6 +2,7 @@
 
     python bench/cluster.py                    # 8 generated 1080p clips of 2 s and of 8 s
     python bench/cluster.py --clips 8 --seconds 2 8 --frames-per-video 32
+    python bench/cluster.py --data-dir ../shared/footage   # and a folder of real footage
 
 In one run, for each clip length: the real `detect_faces` stage (a fresh project copy, the
 command a user runs) over the same clips with `executor: local` and with `executor: ray`
@@ -82,6 +83,8 @@ def main():
     parser.add_argument("--seconds", type=int, nargs="+", default=[2, 8])
     parser.add_argument("--frames-per-video", type=int, default=32)
     parser.add_argument("--cores-per-node", type=int, default=32)
+    parser.add_argument("--data-dir", type=Path,
+                        help="also a data_dir of real footage (a labels.csv or real/ and fake/)")
     args = parser.parse_args()
     cpus = os.cpu_count()
     work = Path(tempfile.mkdtemp(prefix="bench_cluster_"))
@@ -96,6 +99,12 @@ def main():
         print(f"| {args.clips} x {seconds} s 1080p, {args.frames_per_video} frames | "
               f"{local:.1f} | {ray:.1f} | {ray / local:.2f} |", flush=True)
         per_video = local * cpus / args.clips  # CPU seconds a video, the longest clips'
+    if args.data_dir:
+        project = project_copy(work / "project_footage", args.data_dir.resolve(),
+                               args.frames_per_video)
+        local, ray = stage_seconds(project, "local"), stage_seconds(project, "ray")
+        print(f"| {args.data_dir.name}, {args.frames_per_video} frames | {local:.1f} | "
+              f"{ray:.1f} | {ray / local:.2f} |", flush=True)
     started, per_task = ray_costs(cpus)
     print(f"\nRay: a local instance starts in {started:.1f} s; a task costs {per_task * 1000:.1f} "
           f"ms of a worker's time beyond its work")

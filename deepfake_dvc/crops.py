@@ -1,7 +1,7 @@
 """A video's face crops, made the one way training, evaluation and check all make them: the
 frame sampling, face detection, tracks, alignment, cropping and the crops' storage that a
 model's preprocessing records (detect_faces, eval_faces, check)."""
-from deepfake_dvc.crops_file import save_faces, stored_crops
+from deepfake_dvc.crops_file import crops_file_bytes, faces_path, stored_crops
 from deepfake_dvc.faces import FaceDetector, crop_faces, find_faces
 from deepfake_dvc.params import FACE_KEYS, FRAME_KEYS
 from deepfake_dvc.video import read_sampled_frames
@@ -36,10 +36,12 @@ class VideoCropper:
         """The frames' faces found and cropped."""
         return self.crop(indices, frames, self.find(indices, frames))
 
-    def save(self, video_id, faces, folder):
-        """Write one video's crops file into folder, its crops in the recorded format."""
-        save_faces(video_id, faces, self.settings["frame_format"],
-                   self.settings["jpeg_quality"], folder)
+    def crops_file(self, video_id, faces, folder):
+        """{path: bytes} of one video's crops file in folder, its crops in the recorded
+        format (for parallel_map's Files: the stage's process writes it)."""
+        data = crops_file_bytes(faces, self.settings["frame_format"],
+                                self.settings["jpeg_quality"])
+        return {faces_path(video_id, folder): data}
 
     def stored(self, crops):
         """Crops as the model reads them from a crops file (the same compression)."""

@@ -2,6 +2,7 @@
 holding the crops encoded (JPEG or PNG, codec.py) in one member that train's tf.data reads in
 place by byte ranges, with the frame indices, boxes, scores, landmarks, tracks and whether
 each crop is aligned."""
+import io
 import struct
 import zipfile
 from pathlib import Path
@@ -10,7 +11,6 @@ import cv2
 import numpy as np
 
 from deepfake_dvc.codec import pack, unpack
-from deepfake_dvc.files import atomic_path
 from deepfake_dvc.paths import FACES_DIR
 
 CROPS_DATA = "crops_data"  # the member of encoded crops, which train reads in place
@@ -22,18 +22,19 @@ def faces_path(video_id, folder=FACES_DIR):
     return Path(folder) / f"{video_id}.npz"
 
 
-def save_faces(video_id, faces, fmt, quality, folder=FACES_DIR):
-    """Write one video's crops, encoded as its frames are (JPEG at quality, or PNG), and
-    what crop_faces recorded of them, to one uncompressed .npz."""
+def crops_file_bytes(faces, fmt, quality):
+    """One video's crops file: its crops encoded as its frames are (JPEG at quality, or PNG)
+    and what crop_faces recorded of them, as an uncompressed .npz's bytes."""
     offsets, data = pack(as_bgr(faces["crops"]), fmt, quality)
     arrays = {key: value for key, value in faces.items() if key != "crops"}
-    with atomic_path(faces_path(video_id, folder)) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays, crops_offsets=offsets, **{CROPS_DATA: data})
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays, crops_offsets=offsets, **{CROPS_DATA: data})
+    return buffer.getvalue()
 
 
 def load_faces(video_id, folder=FACES_DIR):
-    """The arrays save_faces wrote for one video, the crops decoded: (N, S, S, 3) RGB."""
+    """The arrays of one video's crops file (crops_file_bytes), the crops decoded:
+    (N, S, S, 3) RGB."""
     with np.load(faces_path(video_id, folder)) as z:
         arrays = {key: z[key] for key in z.files}
     arrays["crops"] = decoded_crops(arrays.pop("crops_offsets"), arrays.pop(CROPS_DATA))
@@ -53,7 +54,7 @@ def count_crops(path):
 
 
 def stored_crops(crops, fmt, quality):
-    """RGB crops exactly as save_faces stores them and load_faces reads them back."""
+    """RGB crops exactly as crops_file_bytes stores them and load_faces reads them back."""
     return decoded_crops(*pack(as_bgr(crops), fmt, quality))
 
 

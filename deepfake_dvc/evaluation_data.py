@@ -10,7 +10,7 @@ from deepfake_dvc.crops import VideoCropper
 from deepfake_dvc.errors import SkipInput
 from deepfake_dvc.files import file_digest
 from deepfake_dvc.log import log
-from deepfake_dvc.parallel import parallel_map
+from deepfake_dvc.parallel import Files, parallel_map
 from deepfake_dvc.status import NO_FACE, OK, failed
 from deepfake_dvc.tables import read_table
 
@@ -31,7 +31,7 @@ def crop_evaluation_videos(videos, folder, out, preprocessing, training, workers
     cropped and its row names it (same_as). Returns the rows, in order."""
     out.mkdir(parents=True, exist_ok=True)
     return parallel_map(crop_one, [(v, folder, out) for v in videos], workers,
-                        desc=f"eval_faces {Path(out).name}", writes_to=[out], executor=executor,
+                        desc=f"eval_faces {Path(out).name}", executor=executor,
                         setup=(start_evaluation, (preprocessing, training)))
 
 
@@ -43,7 +43,7 @@ def start_evaluation(preprocessing, training):
 
 
 def crop_one(job):
-    """One evaluation video's row, its crops saved under out; a video whose content is a
+    """One evaluation video's row, with its crops file for out as Files; a video whose content is a
     training video's is not cropped, and its row says which (same_as)."""
     row, folder, out = job
     row = dict(row, frames=0, faces=0, same_as="")
@@ -63,5 +63,4 @@ def crop_one(job):
     if not row["faces"]:
         log.warning(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
         return dict(row, status=NO_FACE)
-    _cropper.save(row["id"], faces, out)
-    return row
+    return Files(row, _cropper.crops_file(row["id"], faces, out))

@@ -1,5 +1,6 @@
 """A map over videos by a registered executor (forked worker processes by default, or the
 tasks of a Ray cluster), with a progress bar and the workers' messages."""
+import dataclasses
 import hashlib
 import logging
 import logging.handlers
@@ -12,7 +13,7 @@ import sys
 from tqdm import tqdm
 
 from deepfake_dvc.errors import ConfigError
-from deepfake_dvc.files import remove_temporaries
+from deepfake_dvc.files import remove_temporaries, write_bytes_atomic
 from deepfake_dvc.log import install_console, log, showing_progress
 
 
@@ -26,27 +27,57 @@ def _log_through(queue):
     log.handlers = [logging.handlers.QueueHandler(queue)]
 
 
+@dataclasses.dataclass
+class Files:
+    """What a worker returns for one item when it has files to write: its value, and the
+    files' bytes by path, which the map's process writes (parallel_map)."""
+    value: object
+    files: dict
+
+
 def parallel_map(func, items, workers, desc, writes_to=(), executor="local", setup=None):
     """func over items in order, by a registered executor (EXECUTORS), with a progress bar.
 
-    setup, (function, args), prepares a worker's state (a detector): called here
-    before the map by the executors that fork (their workers inherit it), once in
-    each worker process by the others. The default executor, "local", forks
-    `workers` processes (with one worker, or one item, it runs in this process);
-    an exception in one is raised again in the parent; their messages are
-    printed by the parent, above its progress bar. "ray" runs each item as a
-    task of the Ray cluster RAY_ADDRESS names (a local instance of `workers` CPUs
-    without it). When the map is interrupted, the workers are killed and the
-    temporaries they were writing into the folders writes_to are removed.
+    func returns a value, or Files(value, {path: bytes}): those files this process
+    writes, each whole under a temporary name, as its item comes back, so a worker
+    killed mid-item, or on another machine, leaves nothing half-written. setup,
+    (function, args), prepares a worker's state (a detector): called here before
+    the map by the executors that fork (their workers inherit it), once in each
+    worker process by the others. The default executor, "local", forks `workers`
+    processes (with one worker, or one item, it runs in this process); an
+    exception in one is raised again in the parent; their messages are printed
+    by the parent, above its progress bar. "ray" runs each item as a task of the
+    Ray cluster RAY_ADDRESS names (a local instance of `workers` CPUs without
+    it). When the map is interrupted, the workers are killed and the temporaries
+    of the functions that write files themselves into the folders writes_to
+    (make_demo's videos) are removed.
     """
     items = list(items)
     workers = min(worker_count(workers), max(len(items), 1))
-    bar = dict(total=len(items), desc=desc, unit="video", file=sys.stderr,
-               disable=not showing_progress())
     log.debug(f"{desc}: {len(items)} item(s) in {workers} process(es) ({executor})")
     if workers == 1 and executor == "local":
         executor = "serial"
-    return EXECUTORS[executor](func, items, workers, bar, writes_to, setup)
+    results = [None] * len(items)
+    arriving = EXECUTORS[executor](func, items, workers, setup)
+    try:
+        for index, output in tqdm(arriving, total=len(items), desc=desc, unit="video",
+                                  file=sys.stderr, disable=not showing_progress()):
+            results[index] = received(output)
+        return results
+    except BaseException:
+        arriving.close()  # the executor kills its workers
+        for folder in writes_to:
+            remove_temporaries(folder)
+        raise
+
+
+def received(output):
+    """A worker's output as its value, its Files written first."""
+    if not isinstance(output, Files):
+        return output
+    for path, data in output.files.items():
+        write_bytes_atomic(path, data)
+    return output.value
 
 
 _prepared = set()  # the setups this process has run
@@ -69,13 +100,14 @@ def setup_key(setup):
     return hashlib.sha256(pickle.dumps(setup)).hexdigest()
 
 
-def in_this_process(func, items, workers, bar, writes_to, setup):
+def in_this_process(func, items, workers, setup):
     """The executor for one worker: func over items here, in order."""
     prepared(setup)
-    return [func(item) for item in tqdm(items, **bar)]
+    for index, item in enumerate(items):
+        yield index, func(item)
 
 
-def in_forked_processes(func, items, workers, bar, writes_to, setup):
+def in_forked_processes(func, items, workers, setup):
     """The executor of `workers` forked processes (see parallel_map)."""
     prepared(setup)
     fork = multiprocessing.get_context("fork")
@@ -84,37 +116,29 @@ def in_forked_processes(func, items, workers, bar, writes_to, setup):
     listener.start()
     pool = fork.Pool(workers, initializer=_log_through, initargs=(messages,))
     try:
-        results = list(tqdm(pool.imap(func, items), **bar))
+        yield from enumerate(pool.imap(func, items))
         pool.close()  # idle workers exit on their own; terminate() could kill one holding a lock
         pool.join()
         listener.stop()  # prints what the workers said last
-        return results
-    except BaseException:
+    except BaseException:  # GeneratorExit too: parallel_map closed us
         pool.terminate()  # kills and joins the workers; a killed one may hold the queue's lock,
-        for folder in writes_to:  # so the listener (a daemon thread) is left to end with us
-            remove_temporaries(folder)
-        raise
+        raise  # so the listener (a daemon thread) is left to end with us
 
 
-def on_ray(func, items, workers, bar, writes_to, setup):
+def on_ray(func, items, workers, setup):
     """The executor of a Ray cluster (see parallel_map): each item a task, retried when its
-    worker dies; the temporaries a killed worker left in writes_to removed at the end."""
+    worker dies, its output taken as soon as it is done (any order)."""
     ray = connected_ray(workers)
     task = ray.remote(max_retries=3, num_cpus=1)(prepared_call)
     shared = ray.put((setup_key(setup), setup))  # stored once, not sent with every task
-    pending = [task.remote(func, item, shared) for item in items]
-    refs = list(pending)
+    index_of = {task.remote(func, item, shared): i for i, item in enumerate(items)}
     try:
-        with tqdm(**bar) as progress:
-            while pending:
-                done, pending = ray.wait(pending, num_returns=1)
-                progress.update(len(done))
-        return ray.get(refs)
+        while index_of:
+            [done], _ = ray.wait(list(index_of), num_returns=1)
+            yield index_of.pop(done), ray.get(done)
     finally:
-        for ref in pending:
+        for ref in index_of:
             ray.cancel(ref, force=True)
-        for folder in writes_to:
-            remove_temporaries(folder)
 
 
 def prepared_call(func, item, shared):
@@ -160,8 +184,7 @@ def answering(address, seconds=10):
     socket.create_connection((host, int(port)), timeout=seconds).close()
 
 
-# name: executor(func, items, workers, bar (tqdm's arguments), writes_to, setup) -> results in
-# order. Another executor is one more entry: it must return func's results in the items'
-# order, update the bar, prepare its workers with setup, and remove what it left in writes_to
-# when interrupted.
+# name: executor(func, items, workers, setup) -> a generator of (item's index, func's output) as
+# they come back, in any order. Another executor is one more entry: it must prepare its
+# workers with setup, and kill them when the iterator is closed before its end.
 EXECUTORS = {"serial": in_this_process, "local": in_forked_processes, "ray": on_ray}

@@ -37,9 +37,14 @@ def _captured_stderr(lines):
             lines.extend(caught.read().decode(errors="replace").splitlines())
 
 
-def import_tensorflow():
+def import_tensorflow(cluster=False):
     """The tensorflow module, imported and its devices found (where cuInit runs), with what
-    its C++ code printed meanwhile logged at debug level (at error level if the import fails)."""
+    its C++ code printed meanwhile logged at debug level (at error level if the import fails).
+
+    With cluster (train's) and TF_CONFIG set, this process starts as a worker of the
+    cluster TF_CONFIG names (deepfake_dvc.cluster.started): TensorFlow allows that only
+    before its devices are found.
+    """
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if log.isEnabledFor(logging.DEBUG) else "2")
@@ -47,6 +52,9 @@ def import_tensorflow():
     try:
         with _captured_stderr(lines):
             import tensorflow as tf
+            if cluster and os.environ.get("TF_CONFIG"):
+                from deepfake_dvc.cluster import start
+                start()
             tf.config.list_logical_devices()
     except BaseException:
         _replay(lines, logging.ERROR)

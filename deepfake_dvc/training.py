@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 from sklearn.utils.class_weight import compute_class_weight  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from deepfake_dvc import cluster  # noqa: E402
 from deepfake_dvc.crops_file import count_crops, crop_byte_ranges, faces_path  # noqa: E402
 from deepfake_dvc.figures import new_figure, save_figure  # noqa: E402
 from deepfake_dvc.labels import LABEL_INDEX, SELF_BLENDED  # noqa: E402
@@ -33,6 +34,12 @@ def distribution(gpus):
     if len(gpus) > 1:
         return tf.distribute.MirroredStrategy([d.name for d in gpus])
     return tf.distribute.get_strategy()
+
+
+def training_strategy():
+    """train's strategy: the cluster's that import_tensorflow(cluster=True) started, over the
+    hosts TF_CONFIG names, else distribution over this host's GPUs."""
+    return cluster.started or distribution(tf.config.list_logical_devices("GPU"))
 
 
 def learning_rate(lr, lr_decay):
@@ -163,7 +170,10 @@ def crop_dataset(paths, labels, batch_size, seed=None, augment=None, epochs=rang
             lambda epoch: epoch_batches(seed * EPOCH_SEEDS + epoch))
         batches *= len(epochs)
     ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y))
-    return ds.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()  # on a cluster, each worker keeps its share of every batch
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(
+        tf.data.AUTOTUNE).with_options(options)
 
 
 def augmenter(flip, jpeg_quality, brightness, contrast):

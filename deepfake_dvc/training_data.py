@@ -2,7 +2,8 @@
 faces found (or, for a fake of its source's footage, taken where its source's are), cropped
 and saved, videos in parallel, with self-blended fakes; each video's row for the manifest and
 faces.csv (deepfake_dvc.tables). A video that cannot be read is a recorded row and the others
-go on; a write the machine refuses stops the stage."""
+go on. The workers write nothing: the stage's process writes the crops files they return, and
+a write the machine refuses stops the stage."""
 import os
 import zlib
 from pathlib import Path
@@ -17,7 +18,7 @@ from deepfake_dvc.errors import SkipInput
 from deepfake_dvc.files import file_digest
 from deepfake_dvc.labels import SELF_BLENDED
 from deepfake_dvc.log import log
-from deepfake_dvc.parallel import parallel_map
+from deepfake_dvc.parallel import Files, parallel_map
 from deepfake_dvc.status import NO_FACE, OK, failed, left_out_counts
 from deepfake_dvc.tables import CONTAINER, FOUND
 
@@ -41,7 +42,7 @@ def crop_training_videos(videos, params, faces_dir):
     video's row, in the order of videos, and the rows of the self-blended fakes."""
     source_of = sources_of(videos) if params["reuse_source_faces"] else {}
     faces_dir.mkdir(parents=True, exist_ok=True)
-    how = dict(workers=params["workers"], writes_to=[faces_dir], executor=params["executor"],
+    how = dict(workers=params["workers"], executor=params["executor"],
                setup=(start_cropper, (params,)))
     jobs = [(v, params, None, faces_dir) for v in videos if v["id"] not in source_of]
     first = parallel_map(detect_one, largest_first(jobs, params["data_dir"]),
@@ -81,7 +82,8 @@ def detect_one(job):
     footage.
 
     Returns its row (the manifest's columns and faces.csv's), with synthesize_fakes
-    the row of its self-blended fake (else None), and its faces without the crops.
+    the row of its self-blended fake (else None), and its faces without the crops; with its
+    crops files as Files, which the stage's process writes.
     """
     row, params, source, faces_dir = job
     row = dict(row, **CONTAINER, **FOUND)
@@ -108,15 +110,17 @@ def detect_one(job):
         row["status"] = NO_FACE
         log.warning(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
         return row, None, None
-    # A write the machine refuses raises MachineError: the stage stops, the input is not blamed.
-    _cropper.save(row["id"], faces, faces_dir)
-    fake = synthesize_fake(row, faces, params, faces_dir) \
-        if params["synthesize_fakes"] and row["label"] == "real" else None
-    return row, fake, found
+    files = _cropper.crops_file(row["id"], faces, faces_dir)
+    fake = None
+    if params["synthesize_fakes"] and row["label"] == "real":
+        fake, fake_file = synthesize_fake(row, faces, params, faces_dir)
+        files.update(fake_file)
+    return Files((row, fake, found), files)
 
 
 def synthesize_fake(row, faces, params, faces_dir):
-    """Self-blend a real video's crops into the fake '<id>+sbi'; return its row.
+    """Self-blend a real video's crops into the fake '<id>+sbi'; return its row and its crops
+    file ({path: bytes}).
 
     The face box is the crop's central 1/margin; one Blend, seeded by the
     video's id, serves all its crops.
@@ -128,8 +132,7 @@ def synthesize_fake(row, faces, params, faces_dir):
     faces["crops"] = np.stack([self_blend(crop, (low, low, high, high), blend)
                                for crop in faces["crops"]])
     fake = dict(row, id=row["id"] + SELF_BLENDED, path=f"{row['path']}#sbi", label="fake")
-    _cropper.save(fake["id"], faces, faces_dir)
-    return fake
+    return fake, _cropper.crops_file(fake["id"], faces, faces_dir)
 
 
 def in_order(videos, results):

@@ -8,9 +8,13 @@ DVCLive's per-epoch metrics under dvclive/train/, and plots/accuracy.png and plo
 Every epoch is checkpointed to models/checkpoint: a run interrupted (a killed
 job, a preempted machine) goes on from its last complete epoch when run again
 with the same parameters, code and data. With several GPUs it trains on all
-of them (MirroredStrategy, batch_size being the global batch).
+of them (MirroredStrategy, batch_size being the global batch). With TF_CONFIG
+set, it is one worker of a cluster of hosts (MultiWorkerMirroredStrategy): the
+chief writes all of the above and resumes from its checkpoint, giving the
+others its weights; the others write nothing (docs/training.md).
 """
 import argparse
+import contextlib
 import platform
 import sys
 
@@ -63,11 +67,12 @@ def main(argv=None):
 
     # TensorFlow loads only now, after the parameters passed (its import takes seconds).
     from deepfake_dvc.tensorflow_import import import_tensorflow
-    tf = import_tensorflow()
+    tf = import_tensorflow(cluster=True)  # with TF_CONFIG: a worker of that cluster
     import keras
     from dvclive.keras import DVCLiveCallback
 
     from deepfake_dvc.checkpoint import Checkpoint, stage_fingerprint
+    from deepfake_dvc.cluster import chiefs_numbers, is_chief, peers_watched, resumed
     from deepfake_dvc.model import save_model
     from deepfake_dvc.training import (
         EpochProgress,
@@ -79,27 +84,26 @@ def main(argv=None):
         crop_dataset,
         curve_png,
         data_summary,
-        distribution,
         float32_copy,
         replay,
         target_reached,
+        training_strategy,
         training_summary,
     )
     from dvclive import Live
 
     keras.utils.set_random_seed(params["train_seed"])
     tf.config.experimental.enable_op_determinism()
-    strategy = distribution(tf.config.list_logical_devices("GPU"))
+    strategy = training_strategy()
+    chief = is_chief(strategy)  # the others of a cluster write nothing
     if params["mixed_precision"]:
         keras.mixed_precision.set_global_policy("mixed_float16")
-    keeper = KeepBestEpoch() if params["keep_epoch"] == "best" else None
-    checkpoint = Checkpoint(CHECKPOINT, stage_fingerprint("train", params), keeper)
-    with strategy.scope():
-        model = compiled_model(params)
-        checkpoint.set_model(model)
-        first = checkpoint.resume()
-    history = checkpoint.history
+    keeper = KeepBestEpoch() if params["keep_epoch"] == "best" and chief else None
+    checkpoint = Checkpoint(CHECKPOINT, stage_fingerprint("train", params), keeper) \
+        if chief else None
+    model, first, history = resumed(strategy, lambda: compiled_model(params), checkpoint)
     last = first if target_reached(history, params["target_accuracy"]) else params["epochs"]
+    first, last = chiefs_numbers(strategy, [first, last])  # the others run the chief's epochs
     if first:
         log.info(f"train: resuming after epoch {first} of {params['epochs']} from {CHECKPOINT} "
                  f"(an interrupted run with the same parameters, code and data)")
@@ -109,24 +113,32 @@ def main(argv=None):
     train_ds = crop_dataset(files["train"], labels["train"], params["batch_size"],
                             seed=params["train_seed"], augment=augment, epochs=range(first, last))
     val_ds = crop_dataset(files["val"], labels["val"], params["batch_size"])
-    with Live(str(TRAIN_LIVE), dvcyaml=None, save_dvc_exp=False) as live:
-        replay(live, history)
+    with Live(str(TRAIN_LIVE), dvcyaml=None, save_dvc_exp=False) if chief \
+            else contextlib.nullcontext() as live:
+        if chief:
+            replay(live, history)
         if first < last:
             steps = -(-len(crop_labels) // params["batch_size"])
             log.info(f"train: {len(crop_labels)} crops of {len(train)} videos, {steps} batches "
                      f"an epoch; building the training step first (a minute or two on a CPU)")
-            model.fit(train_ds, validation_data=val_ds, initial_epoch=first, epochs=last,
-                      steps_per_epoch=steps,
-                      class_weight=class_weights(crop_labels, params["class_weight"]),
-                      callbacks=[EpochProgress(params["epochs"], steps),
-                                 DVCLiveCallback(live=live),
-                                 *([StopAtAccuracy(params["target_accuracy"])]
-                                   if params["target_accuracy"] != "none" else []),
-                                 *([keeper] if keeper else []), checkpoint],
-                      shuffle=False,  # crop_dataset shuffles
-                      verbose=0)
+            with peers_watched(strategy):
+                model.fit(train_ds, validation_data=val_ds, initial_epoch=first, epochs=last,
+                          steps_per_epoch=steps,
+                          class_weight=class_weights(crop_labels, params["class_weight"]),
+                          callbacks=[EpochProgress(params["epochs"], steps),
+                                     *([DVCLiveCallback(live=live)] if chief else []),
+                                     *([StopAtAccuracy(params["target_accuracy"])]
+                                       if params["target_accuracy"] != "none" else []),
+                                     *([keeper] if keeper else []),
+                                     *([checkpoint] if chief else [])],
+                          shuffle=False,  # crop_dataset shuffles
+                          verbose=0)
         elif keeper:
             keeper.on_train_end()  # the best epoch's weights, as fit would have put back
+    if not chief:
+        log.info(f"train: this worker's part done (task {strategy.cluster_resolver.task_type} "
+                 f"{strategy.cluster_resolver.task_id}); the chief writes the model")
+        return
 
     kept = (keeper and keeper.epoch) or len(history["loss"])  # keeper put its weights back
     if params["mixed_precision"] or strategy.num_replicas_in_sync > 1:

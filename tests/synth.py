@@ -4,7 +4,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from deepfake_dvc.crops_file import crops_file_bytes, faces_path
 from deepfake_dvc.demo import FACE_PHOTO, PHOTO_FACE_BOX
+from deepfake_dvc.files import write_bytes_atomic
 
 
 def face_frame(width, height, face_height=None, center=None, shade=90):
@@ -73,3 +75,8 @@ def outside_box(shape, box):
     mask[max(int(np.floor(top)), 0):max(int(np.ceil(bottom)), 0),
          max(int(np.floor(left)), 0):max(int(np.ceil(right)), 0)] = False
     return mask
+
+
+def save_faces(video_id, faces, fmt, quality, folder):
+    """Write one video's crops file into folder, as detect_faces' process does."""
+    write_bytes_atomic(faces_path(video_id, folder), crops_file_bytes(faces, fmt, quality))

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from tqdm import tqdm
@@ -216,15 +217,31 @@ def test_an_executor_registered_elsewhere_maps_in_order(monkeypatch):
     from deepfake_dvc import parallel
     calls = []
 
-    def backwards(func, items, workers, bar, writes_to, setup):  # reversed, returned in order
+    def backwards(func, items, workers, setup):  # arrives last first
         calls.append(workers)
-        return [func(item) for item in reversed(items)][::-1]
+        yield from reversed([(index, func(item)) for index, item in enumerate(items)])
 
     monkeypatch.setitem(parallel.EXECUTORS, "backwards", backwards)
     assert parallel.parallel_map(str, range(5), 2, "work", executor="backwards") == list("01234")
     assert calls == [2]
     assert parallel.parallel_map(str, range(5), 1, "work", executor="backwards") == list("01234")
     assert calls == [2, 1]  # asked with one worker too (only "local" then runs in this process)
+
+
+def doubled_with_a_file(job):
+    from deepfake_dvc.parallel import Files
+    i, folder = job
+    return Files(2 * i, {Path(folder) / f"{i}.bin": bytes([i]) * 1000})
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_files_a_worker_returns_are_written_by_the_map(tmp_path, workers):
+    from deepfake_dvc.parallel import parallel_map
+    out = tmp_path / "out"
+    assert parallel_map(doubled_with_a_file, [(i, out) for i in range(3)], workers,
+                        "work") == [0, 2, 4]
+    assert sorted(p.name for p in out.iterdir()) == ["0.bin", "1.bin", "2.bin"]  # no temporary
+    assert (out / "2.bin").read_bytes() == bytes([2]) * 1000
 
 
 def test_without_ray_the_ray_executor_says_how_to_install_it(monkeypatch):

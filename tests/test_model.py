@@ -7,7 +7,6 @@ keras = pytest.importorskip("keras")
 from deepfake_dvc.crops_file import (  # noqa: E402
     crop_byte_ranges,
     load_crops,
-    save_faces,
     stored_crops,
 )
 from deepfake_dvc.faces import crop_face  # noqa: E402
@@ -19,7 +18,7 @@ from deepfake_dvc.training import (  # noqa: E402
     decode_crop,
     learning_rate,
 )
-from tests.synth import face_frame  # noqa: E402
+from tests.synth import face_frame, save_faces  # noqa: E402
 
 
 def test_model_has_the_2020_head_and_every_layer_trainable():

@@ -18,9 +18,9 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
-from deepfake_dvc.crops_file import save_faces
 from deepfake_dvc.model import fake_probabilities
 from deepfake_dvc.training import compiled_model, crop_dataset, distribution, float32_copy
+from tests.synth import save_faces
 
 rng = np.random.default_rng(0)
 paths, labels, crops = [], [], []

@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from deepfake_dvc.crops_file import save_faces
 from deepfake_dvc.params import FACE_KEYS, FRAME_KEYS, write_settings
 from tests.conftest import run, set_params
+from tests.synth import save_faces
 
 
 @pytest.mark.parametrize("key,value", [
