@@ -10,6 +10,11 @@ tf = import_tensorflow()
 started = None  # the cluster's strategy, once start() ran
 
 
+def on_cluster(strategy):
+    """Whether strategy spans several processes (MultiWorkerMirroredStrategy)."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
 class ClusterStrategy(tf.distribute.MultiWorkerMirroredStrategy):
     """MultiWorkerMirroredStrategy with the reduce that Keras 3's fit needs from it
     (keras-team/keras#20585): a structure reduced value by value, and the mean of a scalar
@@ -43,7 +48,7 @@ def peers_watched(strategy):
         yield
     except (tf.errors.UnavailableError, tf.errors.CancelledError,
             tf.errors.DeadlineExceededError) as e:
-        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        if not on_cluster(strategy):
             raise
         reason = next((line.strip() for line in str(e.message).splitlines()
                        if "task" in line), type(e).__name__)
@@ -54,7 +59,7 @@ def peers_watched(strategy):
 def is_chief(strategy):
     """Whether this process writes train's outputs: the only one, or its cluster's chief (the
     task named chief, else worker 0, as TensorFlow has it)."""
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+    if not on_cluster(strategy):
         return True
     resolver = strategy.cluster_resolver
     if "chief" in resolver.cluster_spec().jobs:
@@ -70,25 +75,25 @@ def resumed(strategy, build, checkpoint):
     into the shared one would need the others to take part), and every worker's
     model and optimizer are then given that model's values.
     """
-    on_cluster = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
     with strategy.scope():
         model = build()
-        if not on_cluster:
+    if not on_cluster(strategy):
+        with strategy.scope():
             checkpoint.set_model(model)
             return model, checkpoint.resume(), checkpoint.history
-    own = build() if checkpoint else model
-    done = 0
-    if checkpoint:
+    done, history, own = 0, {}, model  # the workers but the chief: the chief's values
+    if checkpoint is not None:  # the chief
+        own = build()
         checkpoint.set_model(own)
-        done = checkpoint.resume()
+        done, history = checkpoint.resume(), checkpoint.history
     _assign(model_variables(model), _from_replica_0(strategy, model_variables(own)))
-    return model, done, checkpoint.history if checkpoint else {}
+    return model, done, history
 
 
 def chiefs_numbers(strategy, numbers):
     """The chief's numbers (whole numbers: the epochs to run) on every worker of a cluster;
     elsewhere, numbers as they are."""
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+    if not on_cluster(strategy):
         return numbers
     [agreed] = _sum_of_replica_0(strategy, [tf.constant(numbers, tf.int64)])
     return strategy.experimental_local_results(agreed)[0].numpy().tolist()

@@ -37,8 +37,8 @@ def distribution(gpus):
 
 
 def training_strategy():
-    """train's strategy: the cluster's that import_tensorflow(cluster=True) started, over the
-    hosts TF_CONFIG names, else distribution over this host's GPUs."""
+    """train's strategy: the cluster's, when import_tensorflow(cluster=True) started one over
+    the hosts TF_CONFIG names, else distribution over this host's GPUs."""
     return cluster.started or distribution(tf.config.list_logical_devices("GPU"))
 
 

@@ -121,16 +121,16 @@ def main(argv=None):
             steps = -(-len(crop_labels) // params["batch_size"])
             log.info(f"train: {len(crop_labels)} crops of {len(train)} videos, {steps} batches "
                      f"an epoch; building the training step first (a minute or two on a CPU)")
+            writers = [DVCLiveCallback(live=live), *([keeper] if keeper else []),
+                       checkpoint] if chief else []  # keeper before checkpoint, which records it
             with peers_watched(strategy):
                 model.fit(train_ds, validation_data=val_ds, initial_epoch=first, epochs=last,
                           steps_per_epoch=steps,
                           class_weight=class_weights(crop_labels, params["class_weight"]),
                           callbacks=[EpochProgress(params["epochs"], steps),
-                                     *([DVCLiveCallback(live=live)] if chief else []),
                                      *([StopAtAccuracy(params["target_accuracy"])]
                                        if params["target_accuracy"] != "none" else []),
-                                     *([keeper] if keeper else []),
-                                     *([checkpoint] if chief else [])],
+                                     *writers],
                           shuffle=False,  # crop_dataset shuffles
                           verbose=0)
         elif keeper:

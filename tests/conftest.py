@@ -85,6 +85,16 @@ def run_killed(cmd, cwd, after_epoch, timeout=900):
         return out.read(), json.loads(state_file.read_text())
 
 
+def file_digests(root, under=("",)):
+    """{path relative to root: SHA-256} of every file at or below the paths under (all of
+    root by default), Python's bytecode caches aside."""
+    from deepfake_dvc.files import file_digest
+    paths = [root / part for part in under]
+    files = [p for path in paths for p in ([path] if path.is_file() else path.rglob("*"))
+             if p.is_file() and "__pycache__" not in p.parts]
+    return {p.relative_to(root).as_posix(): file_digest(p) for p in files}
+
+
 def set_params(project, **values):
     """Change keys of the project's params.yaml."""
     path = project / "params.yaml"

@@ -1,6 +1,5 @@
 """Training on several hosts: train as two workers of a TF_CONFIG cluster on this machine's CPU,
 each in its own copy of the project (two hosts that share nothing), against one process."""
-import hashlib
 import json
 import shutil
 import signal
@@ -13,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import command_env, copy_project, run, set_params
+from tests.conftest import command_env, copy_project, file_digests, run, set_params
 from tests.test_pipeline import SMALL
 
 LOSSES = "dvclive/train/plots/metrics/train/loss.tsv"
@@ -70,12 +69,6 @@ def finished(workers, folders, timeout=600):
     return outputs
 
 
-def files_of(folder):
-    """{path: SHA-256} of every file in folder (Python's bytecode caches aside)."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
-
-
 def losses(folder):
     return pd.read_csv(folder / LOSSES, sep="\t")["loss"].tolist()
 
@@ -86,7 +79,7 @@ def trained(hosts):
     single = hosts("single")
     run([sys.executable, "-m", "stages.train"], single)
     pair = [hosts("chief"), hosts("worker")]
-    before = files_of(pair[1])
+    before = file_digests(pair[1])
     outputs = finished(start_workers(pair), pair)
     resumed = [hosts("chief2"), hosts("worker2")]
     workers = start_workers(resumed)
@@ -119,7 +112,7 @@ def test_two_workers_train_like_one_process(trained):
 
 def test_only_the_chief_writes(trained):
     worker = trained["pair"][1]
-    assert files_of(worker) == trained["before"]
+    assert file_digests(worker) == trained["before"]
     assert "the chief writes the model" in trained["outputs"][1]
 
 

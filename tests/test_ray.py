@@ -1,14 +1,13 @@
 """executor: ray: the per-video stages on a (local, 2-CPU) Ray instance give the bytes the
 local process pool gives, bad videos recorded alike; an unreachable cluster is one line; a
 worker killed mid-task is retried."""
-import hashlib
 import os
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import ROOT, run, set_params
+from tests.conftest import ROOT, file_digests, run, set_params
 from tests.test_preprocess_stages import make_inputs
 
 pytest.importorskip("ray")
@@ -18,10 +17,7 @@ OUTPUTS = ("data/faces", "data/faces.csv", "data/manifest.csv", "metrics/faces.j
 
 def digests(project):
     """{path: SHA-256} of every file detect_faces wrote."""
-    files = [p for out in OUTPUTS for p in sorted((project / out).rglob("*"))
-             if p.is_file()] + [project / out for out in OUTPUTS if (project / out).is_file()]
-    return {p.relative_to(project).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in files}
+    return file_digests(project, OUTPUTS)
 
 
 def test_ray_writes_the_bytes_the_local_pool_writes_bad_videos_included(project):
