@@ -162,14 +162,17 @@ def connected_ray(workers):
     if ray.is_initialized():
         return ray
     address = os.environ.get("RAY_ADDRESS")
-    options = dict(address=address) if address else dict(num_cpus=workers)
+    path = os.pathsep.join(filter(None, (os.getcwd(), os.environ.get("PYTHONPATH"))))
+    if address:  # the cluster's workers are told where the code is
+        options = dict(address=address, runtime_env=dict(env_vars=dict(PYTHONPATH=path)))
+    else:  # a local instance's workers inherit it, and start before the first task (a
+        os.environ["PYTHONPATH"] = path  # runtime_env would make them wait for their own)
+        options = dict(num_cpus=workers)
     try:
         if address and address != "auto":
             answering(address)
         ray.init(**options, include_dashboard=False, log_to_driver=True,
-                 logging_level=logging.WARNING, runtime_env=dict(env_vars=dict(
-                     PYTHONPATH=os.pathsep.join(filter(None, (os.getcwd(),
-                                                              os.environ.get("PYTHONPATH")))))))
+                 logging_level=logging.WARNING)
     except (ConnectionError, OSError, ValueError) as e:
         raise ConfigError(f"RAY_ADDRESS '{address}' cannot be reached ({e}): start the cluster "
                           f"(ray start --head), fix the address, or set executor: local"
