@@ -16,11 +16,12 @@ class VideoCropper:
         s = self.settings
         self.detector = FaceDetector(s["face_detector"], s["detect_max_side"], s["small_faces"])
 
-    def frames(self, path):
-        """(indices, BGR frames, info): the sampled frames as decoded. Raises SkipInput when
-        the file is not a usable video."""
+    def frames(self, path, transform=None):
+        """(indices, BGR frames, info): the sampled frames as decoded (each changed by
+        transform(frame, index) first, if given). Raises SkipInput when the file is not a
+        usable video."""
         return read_sampled_frames(path, self.settings["frames_per_video"],
-                                   self.settings["frame_max_side"])
+                                   self.settings["frame_max_side"], transform)
 
     def find(self, indices, frames):
         """The faces of the people seen most in the frames (find_faces' arrays)."""

@@ -2,12 +2,13 @@
 from deepfake_dvc.files import atomic_path
 
 
-def new_figure(width, height):
-    """(figure, axes) drawn off-screen, so no display is needed."""
+def new_figure(width, height, rows=1):
+    """(figure, axes) drawn off-screen, so no display is needed (rows > 1: an array of axes,
+    one above the other)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    return plt.subplots(figsize=(width, height))
+    return plt.subplots(rows, figsize=(width, height))
 
 
 def save_figure(fig, path):

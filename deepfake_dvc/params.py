@@ -90,6 +90,17 @@ def named_folders(value):
     return dict(value)
 
 
+def entries(value):
+    """A list of distinct names of letters, digits and _ . : - (they name stages and folders);
+    empty (or nothing) for none."""
+    value = value or []
+    if not isinstance(value, list) or len(set(map(str, value))) < len(value):
+        raise ValueError
+    if not all(re.fullmatch(r"[A-Za-z0-9_.:-]+", str(v)) for v in value):
+        raise ValueError
+    return [str(v) for v in value]
+
+
 def choice(*options):
     """(convert, valid, hint) for one of options."""
     return text, lambda v: v in options, f"use one of {', '.join(options)}"
@@ -210,6 +221,13 @@ RULES = {
     "augment_jpeg": or_value(0, between(integer, 10, 100, why="the lowest JPEG quality"), "off"),
     "augment_brightness": between(number, 0, 0.5),
     "augment_contrast": between(number, 0, 0.9),
+    "augment_blur": between(number, 0, 5, why="the largest Gaussian sigma in px; 0: off"),
+    "augment_noise": between(number, 0, 50, why="the largest noise deviation in pixel levels; "
+                             "0: off"),
+    "augment_downscale": or_value(0, between(number, 0.1, 1, closed="left",
+                                             why="the smallest scale"), "off"),
+    "augment_blocking": between(number, 0, 1, why="the largest pull of 8-px blocks to their "
+                                "mean; 0: off"),
     "mixed_precision": flag(),
     "jit_compile": flag(),
     # evaluate and check
@@ -217,6 +235,9 @@ RULES = {
     "uncertain_margin": between(number, 0, 0.5),
     "min_faces": between(integer, 1),
     "video_score": choice(*VIDEO_SCORES),
+    # robustness (each entry's kind and level: deepfake_dvc.perturbations)
+    "perturbations": (entries, always, "use a list of distinct kind:level conditions, such as "
+                      "[h264:35, blur:2], or grid names (deeperforensics); [] for none"),
 }
 
 

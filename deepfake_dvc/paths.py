@@ -24,7 +24,17 @@ EVAL_LIVE = Path("dvclive/evaluate")      # ... evaluate's full test report, ROC
 TEST_METRICS = Path("metrics/test.json")  # ... and its headline: what `dvc metrics show` lists
 EVAL_SETS_METRICS = Path("metrics/eval")  # <set>.json per evaluation set: its headline
 GENERALIZATION = Path("metrics/generalization.json")
+ROBUST_DIR = Path("data/robust")          # the crops of every set under every perturbation
+ROBUSTNESS = Path("metrics/robustness.json")
+OWN_TEST = "test"                         # the training data's test split, among the sets
 PLOTS_DIR = Path("plots")
+
+
+def robust_folder(set_name, entry, condition):
+    """Where the crops of one set (OWN_TEST or an evaluation set) under one condition of an
+    entry of perturbations are kept: a folder per stage (entry), a folder per condition."""
+    under = ROBUST_DIR / OWN_TEST if set_name == OWN_TEST else ROBUST_DIR / "eval" / set_name
+    return under / entry / condition
 
 
 def model_files(model_path):

@@ -176,9 +176,15 @@ def crop_dataset(paths, labels, batch_size, seed=None, augment=None, epochs=rang
         tf.data.AUTOTUNE).with_options(options)
 
 
-def augmenter(flip, jpeg_quality, brightness, contrast):
-    """augment(crop, seed) for crop_dataset, or None when every option is off."""
-    if not (flip or jpeg_quality or brightness or contrast):
+def augmenter(flip, jpeg_quality, brightness, contrast, blur=0, noise=0, downscale=0,
+              blocking=0):
+    """augment(crop, seed) for crop_dataset, or None when every option is off. Besides flips,
+    JPEG, brightness and contrast, the damage a re-upload does, each at a level drawn up to
+    its maximum: blur (Gaussian sigma, px), noise (standard deviation, pixel levels),
+    downscale (shrunk to a scale down to this, then enlarged back) and blocking (8-px blocks
+    pulled towards their mean by up to this share, as a coarse H.264 quantiser leaves)."""
+    if not (flip or jpeg_quality or brightness or contrast or blur or noise or downscale
+            or blocking):
         return None
 
     def augment(crop, seed):
@@ -188,6 +194,15 @@ def augmenter(flip, jpeg_quality, brightness, contrast):
         if jpeg_quality:
             crop = tf.image.stateless_random_jpeg_quality(crop, jpeg_quality, 100, seed + 1)
         image = tf.cast(crop, tf.float32) / 255.0
+        if downscale:
+            image = rescaled(image, level(downscale, 1.0, seed + 4))
+        if blur:
+            image = blurred(image, level(0.0, blur, seed + 5), blur)
+        if blocking:
+            image = blocked(image, level(0.0, blocking, seed + 6))
+        if noise:
+            image += tf.random.stateless_normal(tf.shape(image), seed + 7) \
+                * level(0.0, noise, seed + 8) / 255.0
         if brightness:
             image = tf.image.stateless_random_brightness(image, brightness, seed + 2)
         if contrast:
@@ -195,6 +210,41 @@ def augmenter(flip, jpeg_quality, brightness, contrast):
         return tf.cast(tf.clip_by_value(image, 0, 1) * 255.0 + 0.5, tf.uint8)
 
     return augment
+
+
+def level(low, high, seed):
+    """A level drawn uniformly from [low, high] by the stateless stream of seed (2 ints)."""
+    return tf.random.stateless_uniform([], seed, low, high)
+
+
+def rescaled(image, scale):
+    """image (H, W, 3) shrunk by scale and enlarged back to its size."""
+    size = tf.shape(image)[:2]
+    small = tf.maximum(tf.cast(tf.round(tf.cast(size, tf.float32) * scale), tf.int32), 1)
+    return tf.image.resize(tf.image.resize(image, small, antialias=True), size)
+
+
+def blurred(image, sigma, widest):
+    """image (H, W, 3) under a Gaussian of sigma px (a kernel wide enough for widest)."""
+    half = int(np.ceil(3 * widest))
+    x = tf.range(-half, half + 1, dtype=tf.float32)
+    weights = tf.exp(-x * x / (2 * tf.maximum(sigma, 1e-3) ** 2))
+    weights /= tf.reduce_sum(weights)
+    rows = tf.tile(tf.reshape(weights, (-1, 1, 1, 1)), (1, 1, 3, 1))
+    padded = tf.pad(image[None], [[0, 0], [half, half], [half, half], [0, 0]], "SYMMETRIC")
+    out = tf.nn.depthwise_conv2d(padded, rows, [1, 1, 1, 1], "VALID")
+    out = tf.nn.depthwise_conv2d(out, tf.transpose(rows, (1, 0, 2, 3)), [1, 1, 1, 1], "VALID")
+    return out[0]
+
+
+BLOCK = 8  # px: the side of the blocks blocking averages over
+
+
+def blocked(image, strength):
+    """image (H, W, 3) with each 8-px block pulled towards its mean by strength (0..1)."""
+    means = tf.nn.avg_pool2d(image[None], BLOCK, BLOCK, "SAME")
+    flat = tf.image.resize(means, tf.shape(image)[:2], method="nearest")[0]
+    return image + strength * (flat - image)
 
 
 def class_weights(labels, mode):

@@ -63,9 +63,10 @@ def open_video(path):
     return cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
 
 
-def _grab_sampled(path, wanted, max_side, stop=None):
+def _grab_sampled(path, wanted, max_side, stop=None, transform=None):
     """(indices, frames, frames grabbed): grab the first stop frames (all of them by
-    default, so frames grabbed is the count that decodes), retrieve the wanted."""
+    default, so frames grabbed is the count that decodes), retrieve the wanted (each
+    changed by transform(frame, index) first, if given)."""
     cap = open_video(path)
     indices, frames, grabbed = [], [], 0
     try:
@@ -74,7 +75,8 @@ def _grab_sampled(path, wanted, max_side, stop=None):
                 ok, frame = cap.retrieve()
                 if ok:
                     indices.append(grabbed)
-                    frames.append(shrink(frame, max_side))
+                    frames.append(shrink(transform(frame, grabbed) if transform else frame,
+                                         max_side))
             grabbed += 1
     finally:
         cap.release()
@@ -97,7 +99,7 @@ def file_problem(path):
     return "empty file (0 bytes)" if info.st_size == 0 else None
 
 
-def read_sampled_frames(path, k, max_side):
+def read_sampled_frames(path, k, max_side, transform=None):
     """(indices, BGR frames, info) for k evenly spread frames of one video.
 
     Frames are grabbed (demuxed and decoded without conversion) to the end of
@@ -105,8 +107,9 @@ def read_sampled_frames(path, k, max_side):
     resized. The last sampled frame is half a part from the end, so counting
     adds 1/(2k) of the video to the decoding. A video whose container reports
     another length (none, too many or too few) is sampled again over the
-    frames that decode, and info holds their count. Raises SkipInput with a
-    short reason when the file is not a usable video.
+    frames that decode, and info holds their count. transform(frame, index), if
+    given, changes each sampled frame before it is resized (a perturbation). Raises
+    SkipInput with a short reason when the file is not a usable video.
     """
     path = Path(path)
     problem = file_problem(path)
@@ -120,12 +123,14 @@ def read_sampled_frames(path, k, max_side):
     finally:
         cap.release()
     reported = info["frame_count"]
-    indices, frames, count = _grab_sampled(path, set(sample_indices(reported, k)), max_side)
+    indices, frames, count = _grab_sampled(path, set(sample_indices(reported, k)), max_side,
+                                           transform=transform)
     if count != reported:
         info.update(frame_count=count, duration=duration(count, info["fps"]))
         wanted = set(sample_indices(count, k))
         if wanted != set(indices):
-            indices, frames, _ = _grab_sampled(path, wanted, max_side, stop=max(wanted) + 1)
+            indices, frames, _ = _grab_sampled(path, wanted, max_side, stop=max(wanted) + 1,
+                                               transform=transform)
     if not frames:
         raise SkipInput("no frame could be decoded (truncated or corrupt)" if reported or count
                         else "no video frames (audio-only or corrupt)")

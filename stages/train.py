@@ -45,11 +45,12 @@ from deepfake_dvc.paths import (
 )
 from deepfake_dvc.tables import read_table
 
+AUGMENTATIONS = ("flip", "jpeg", "brightness", "contrast", "blur", "noise", "downscale",
+                 "blocking")  # the augment_ keys, in the order augmenter takes them
 PARAMS = ("data_dir", "train_seed", "backbone", "weights", "tune", "img_size", "dropout",
-          "bn_momentum",
-          "lr", "lr_decay", "batch_size", "epochs", "target_accuracy", "keep_epoch",
-          "class_weight", "augment_flip", "augment_jpeg", "augment_brightness",
-          "augment_contrast", "mixed_precision", "jit_compile")
+          "bn_momentum", "lr", "lr_decay", "batch_size", "epochs", "target_accuracy",
+          "keep_epoch", "class_weight", *(f"augment_{kind}" for kind in AUGMENTATIONS),
+          "mixed_precision", "jit_compile")
 
 
 def main(argv=None):
@@ -108,8 +109,7 @@ def main(argv=None):
         log.info(f"train: resuming after epoch {first} of {params['epochs']} from {CHECKPOINT} "
                  f"(an interrupted run with the same parameters, code and data)")
 
-    augment = augmenter(params["augment_flip"], params["augment_jpeg"],
-                        params["augment_brightness"], params["augment_contrast"])
+    augment = augmenter(*(params[f"augment_{kind}"] for kind in AUGMENTATIONS))
     train_ds = crop_dataset(files["train"], labels["train"], params["batch_size"],
                             seed=params["train_seed"], augment=augment, epochs=range(first, last))
     val_ds = crop_dataset(files["val"], labels["val"], params["batch_size"])

@@ -109,7 +109,8 @@ def copy_project(dest):
     for package in ("deepfake_dvc", "stages"):
         shutil.copytree(ROOT / package, dest / package,
                         ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("dvc.yaml", "params.yaml", ".gitignore", "metrics/eval/.gitkeep"):
+    for name in ("dvc.yaml", "params.yaml", ".gitignore", "metrics/eval/.gitkeep",
+                 "data/eval/.gitkeep", "data/robust/.gitkeep"):
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, dest / name)
     return dest

@@ -21,7 +21,8 @@ from tests.test_dvc_yaml import declared_outputs, is_output
 
 SMALL = dict(demo_clips_per_class=6, demo_frames=12, demo_width=320, demo_height=240,
              frames_per_video=3, face_size=48, backbone="tiny_cnn", img_size=32, lr=1e-3, epochs=3,
-             batch_size=8, workers=2, target_accuracy=1.0)  # the backbone is test_model's subject
+             batch_size=8, workers=2, target_accuracy=1.0,  # the backbone is test_model's subject
+             perturbations=["blur:2"])
 PREPROCESSING_STAGES = ("make_demo", "detect_faces", "split")
 EVAL = "dvclive/evaluate/metrics.json"  # evaluate's full test report, written by DVCLive
 
@@ -51,7 +52,8 @@ def ran(output):
 
 def test_dvc_repro_runs_everything_and_writes_results(pipeline):
     project, output, _ = pipeline
-    assert ran(output) == {*PREPROCESSING_STAGES, "train", "evaluate", "generalization"}
+    assert ran(output) == {*PREPROCESSING_STAGES, "train", "evaluate", "generalization",
+                           "robust_faces@blur:2", "robustness"}
     assert "train: resuming after epoch 2 of 3 from models/checkpoint" in output
     losses = pd.read_csv(project / "dvclive/train/plots/metrics/train/loss.tsv", sep="\t")
     assert losses["step"].tolist() == [0, 1, 2]  # the epochs before the kill, and the last
@@ -272,10 +274,10 @@ def test_without_a_card_check_says_so_and_with_a_full_one_it_warns_of_nothing(pi
     assert "summary:" not in full.stderr and full.stdout.count("\n") == 1  # -q: the verdict only
 
 
-def test_an_automatic_threshold_reruns_only_evaluate_and_the_summary(pipeline):
+def test_an_automatic_threshold_reruns_only_evaluate_and_the_summaries(pipeline):
     project, _, _ = pipeline
     quiet = run("dvc exp run -S threshold=auto -S log_level=warning", project)
-    assert ran(quiet.stdout) == {"evaluate", "generalization"}  # log_level re-runs nothing
+    assert ran(quiet.stdout) == {"evaluate", "generalization", "robustness"}  # not log_level
     assert "evaluate: temperature" not in quiet.stdout + quiet.stderr
     decision = json.loads((project / "models/card.json").read_text())["decision"]
     assert decision["threshold_rule"] == "equal error rate on the validation frames"
@@ -292,7 +294,7 @@ def test_experiment_reruns_only_training_and_changes_metrics(pipeline):
     assert state["epochs_done"] == 1 and not state.get("finished")
     done = run(f"dvc exp run -S {change}", project)
     output = done.stdout
-    assert ran(output) == {"train", "evaluate", "generalization"}
+    assert ran(output) == {"train", "evaluate", "generalization", "robustness"}
     assert "resuming" not in output + done.stderr
     losses = pd.read_csv(project / "dvclive/train/plots/metrics/train/loss.tsv", sep="\t")
     assert losses["step"][0] == 0
@@ -324,7 +326,7 @@ def test_a_queued_grid_of_backbones_trains_every_point_on_the_same_split(pipelin
     assert grid["data/split.csv"].nunique() == 1  # one test set: the split has its own seed
     for name in grid["Experiment"]:
         assert ran(run(f"dvc queue logs {name}", project).stdout) == {
-            "train", "evaluate", "generalization"}  # the preprocessing came from the cache
+            "train", "evaluate", "generalization", "robustness"}  # the crops came from the cache
 
 
 def evaluation_set(folder):
@@ -340,7 +342,8 @@ def test_evaluation_sets_are_cropped_once_scored_after_training_and_summarised(p
     first, second = evaluation_set(tmp_path / "first"), evaluation_set(tmp_path / "second")
     set_params(project, eval_sets={"first": first})
     assert ran(run("dvc repro", project).stdout) == {
-        "eval_faces@first", "eval_score@first", "generalization"}
+        "eval_faces@first", "eval_score@first", "generalization", "robust_eval_faces@first-blur:2",
+        "robustness"}
     report = json.loads((project / "data/eval/first-report.json").read_text())
     assert report["videos"]["count"] == 4 and report["frames"]["count"] == 4 * 3
     assert json.loads((project / "metrics/eval/first.json").read_text()) == headline(report)
@@ -360,11 +363,13 @@ def test_evaluation_sets_are_cropped_once_scored_after_training_and_summarised(p
 
     set_params(project, eval_sets={"first": first, "second": second})
     assert ran(run("dvc repro", project).stdout) == {
-        "eval_faces@second", "eval_score@second", "generalization"}
+        "eval_faces@second", "eval_score@second", "generalization",
+        "robust_eval_faces@second-blur:2", "robustness"}
     assert "metrics/eval/second.json" in run("dvc metrics show", project).stdout
     set_params(project, epochs=1)  # retraining scores the sets again, without re-cropping
     assert ran(run("dvc repro", project).stdout) == {
-        "train", "evaluate", "eval_score@first", "eval_score@second", "generalization"}
+        "train", "evaluate", "eval_score@first", "eval_score@second", "generalization",
+        "robustness"}
 
     set_params(project, eval_sets={"mine": "data/demo"})
     done = run("dvc repro", project, check=False)
@@ -382,3 +387,37 @@ def test_evaluation_sets_are_cropped_once_scored_after_training_and_summarised(p
     assert "eval_sets 'copies'" in done.stderr and "shares 2 video(s) with the training " \
         "data_dir" in done.stderr and "by content" in done.stderr, done.stderr
     set_params(project, eval_sets={})
+
+
+ROBUSTNESS_KEYS = {"frame_auc", "video_auc", "frame_acc", "video_acc", "video_eer", "frame_ece",
+                   "videos", "unknown_share", "uncertain_share", "face_frame_share"}
+
+
+def test_perturbations_are_cropped_once_per_condition_and_scored_after_every_training(pipeline,
+                                                                                       tmp_path):
+    project, _, _ = pipeline
+    other = evaluation_set(tmp_path / "other")
+    set_params(project, perturbations=["blur:2", "h264:40"], eval_sets={"other": other})
+    assert ran(run("dvc repro", project).stdout) == {
+        "robust_faces@h264:40", "eval_faces@other", "eval_score@other", "generalization",
+        "robust_eval_faces@other-blur:2", "robust_eval_faces@other-h264:40", "robustness"}
+    report = json.loads((project / "metrics/robustness.json").read_text())
+    assert report["scope"] == "demo model" and list(report["sets"]) == ["test", "other"]
+    for rows in report["sets"].values():
+        assert list(rows) == ["clean", "blur:2", "h264:40"]
+        assert all(set(row) == ROBUSTNESS_KEYS for row in rows.values())
+    clean, test = report["sets"]["test"]["clean"], json.loads(
+        (project / "metrics/test.json").read_text())
+    assert clean["video_auc"] == test["video_auc"] and clean["frame_ece"] == test["frame_ece"]
+    assert report["sets"]["other"]["clean"]["videos"] == 4
+    assert "metrics/robustness.json" in run("dvc metrics show", project).stdout
+    assert (project / "plots/robustness.png").read_bytes()[:4] == b"\x89PNG"
+
+    set_params(project, epochs=2)  # retraining scores every condition again, crops nothing
+    assert ran(run("dvc repro", project).stdout) == {
+        "train", "evaluate", "eval_score@other", "generalization", "robustness"}
+    set_params(project, perturbations=["blur:2", "h264:40", "noise:500"])
+    done = run("dvc repro", project, check=False)
+    assert done.returncode != 0 and "'noise:500': noise's level is the Gaussian noise's " \
+        "standard deviation in pixel levels (0..255)" in done.stderr, done.stderr
+    run("git checkout -- . && dvc checkout -f", project)
