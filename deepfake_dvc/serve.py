@@ -178,6 +178,7 @@ def analyser(checker, job_url):
             result = mine.checker.check(video, step)
         finally:
             video.unlink(missing_ok=True)
+        result.video = job.name  # what the pictures' titles and the record call it
         if result.sampled is not None:
             step("drawing pictures")
             try:
@@ -187,7 +188,7 @@ def analyser(checker, job_url):
                 log.error(f"job {job.id}: {e}")
                 result.error = ("the server could not write the pictures (a fault of the "
                                 "server's machine, not of the video)")
-        record = dict(result.as_dict(), video=job.name)
+        record = result.as_dict()
         if result.pictures:
             record["pictures"] = [f"{job_url(job.id)}/pictures/{Path(p).name.split('.', 1)[1]}"
                                   for p in result.pictures]

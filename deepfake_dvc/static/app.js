@@ -48,9 +48,10 @@ async function loadModel() {
     + `${l.max_mb} MB and ${l.max_seconds} s each. Results are kept ${l.keep_minutes} minutes.`;
 }
 
-function markText(scope) {
-  return scope.mark ? `${scope.mark.toUpperCase()}: ITS VERDICTS ARE NOT EVIDENCE`
-                    : "WARNING FROM THE MODEL CARD";
+function markText(scope) {  // as the pictures' banners say it
+  if (!scope.mark) return "WARNING FROM THE MODEL CARD";
+  return scope.mark === "not evidence" ? "NOT EVIDENCE"
+                                       : `${scope.mark.toUpperCase()} - NOT EVIDENCE`;
 }
 
 function modelLine(model) {
@@ -156,11 +157,13 @@ function showResult(card, job) {
   const pictures = el("div", { class: "pictures" });
   for (const url of r.pictures || []) {
     const figure = el("figure");
+    const full = el("a", { target: "_blank", title: "full size" });
     const img = el("img", { alt: PICTURES[url.split("/").pop()] || "picture" });
-    figure.append(img, el("figcaption", {}, img.alt));
+    full.append(img);
+    figure.append(full, el("figcaption", {}, img.alt));
     pictures.append(figure);
-    fetch(url, { headers: headers() }).then((res) => res.blob())
-      .then((blob) => { img.src = URL.createObjectURL(blob); });
+    fetch(url, { headers: headers() }).then((res) => res.blob())  // the token, if any
+      .then((blob) => { img.src = full.href = URL.createObjectURL(blob); });
   }
   card.append(pictures);
   const json = new Blob([JSON.stringify(r, null, 2)], { type: "application/json" });
