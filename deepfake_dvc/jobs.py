@@ -118,7 +118,8 @@ class Jobs:
 
     def counts(self):
         """{running, queued, limit}: for /health."""
-        states = [job.state for job in list(self.jobs.values())]
+        with self.lock:
+            states = [job.state for job in self.jobs.values()]
         return dict(running=states.count("running"), queued=states.count("queued"),
                     limit=self.limit)
 

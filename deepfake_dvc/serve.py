@@ -28,6 +28,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from deepfake_dvc.cli import add_model_argument, add_verbosity
@@ -46,6 +47,7 @@ UPLOAD = "upload.video"     # a job's video, in its folder
 PICTURES = ("verdict.jpg", "timeline.png", "gradcam.png")  # write_pictures' kinds
 MAX_MB = 300                # a 2-minute 1080p clip at 20 Mbit/s, a phone's rate, is 300 MB
 MULTIPART_SLACK = 2**16     # bytes a multipart request holds beyond its file
+WAIT_MAX, WAIT_STEP = 60, 0.05  # seconds: GET /api/jobs/{id}?wait=, and how often it looks
 MACHINE_FAULT = ("the server could not store or read this upload: {why} (a fault of the "
                  "server's machine, not of the video; try again later)")
 
@@ -216,7 +218,7 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
 
 def create_app(checker, args, work):
     """The ASGI app: the page, the API and its docs; its jobs' files under work."""
-    from fastapi import APIRouter, Depends, HTTPException, Request
+    from fastapi import APIRouter, Depends, HTTPException, Query, Request
     from fastapi.responses import FileResponse, JSONResponse
     from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
     from fastapi.staticfiles import StaticFiles
@@ -312,8 +314,12 @@ def create_app(checker, args, work):
 
     @api.get("/jobs/{job_id}", summary="A job's state, progress and result (the record "
                                        "`deepfake-check --json` prints)")
-    def job_state(job_id: str):
+    async def job_state(job_id: str, wait: float = Query(0, ge=0, le=WAIT_MAX, description=
+                        "seconds to wait for the job to end before answering (a long poll)")):
         job = found(job_id)
+        deadline = time.monotonic() + wait
+        while job.finished is None and time.monotonic() < deadline:
+            await asyncio.sleep(WAIT_STEP)
         return job.as_dict(jobs.ahead(job))
 
     @api.get("/jobs/{job_id}/pictures/{kind}", summary="One of a job's pictures",

@@ -289,3 +289,11 @@ def test_serve_says_what_is_wrong_in_one_line_before_loading_the_model(model, tm
         with pytest.raises(SystemExit):
             main(["serve", *argv], "deepfake-check")
         assert said in "".join(capsys.readouterr())
+
+
+def test_two_workers_share_the_model_and_agree_with_one(serve, checker, clip):
+    client, _ = serve(jobs=2, queue=2)
+    ids = [upload(client, clip.read_bytes()).json()["id"] for _ in range(4)]
+    results = [finished(client, job_id)["result"] for job_id in ids]
+    expected = checker.check(clip).p_fake
+    assert [r["p_fake"] for r in results] == [expected] * 4
