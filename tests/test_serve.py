@@ -297,3 +297,11 @@ def test_two_workers_share_the_model_and_agree_with_one(serve, checker, clip):
     results = [finished(client, job_id)["result"] for job_id in ids]
     expected = checker.check(clip).p_fake
     assert [r["p_fake"] for r in results] == [expected] * 4
+
+
+def test_the_token_may_come_from_the_environment(model, monkeypatch):
+    from deepfake_dvc.serve import TOKEN_ENV, check_args
+    monkeypatch.setenv(TOKEN_ENV, "from-env")
+    args = settings(model, host="0.0.0.0", port=0)  # port 0: any free one, for the check
+    assert args.token == "from-env"
+    check_args(args)  # a non-local host with a token: no error
