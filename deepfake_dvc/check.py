@@ -12,6 +12,8 @@ threshold, or fewer than min_faces faces found), UNKNOWN (no face found).
 VIDEO may be a file, a folder (every video under it, recursively: .mp4 .avi
 .mov .mkv .webm in any letter case) or a glob pattern ('clips/**/*.mp4').
 After the videos, a summary counts each verdict and the failures.
+`deepfake-check serve` serves a web page and a JSON API instead (serve --help; a video named
+serve: ./serve).
 Exit status 0 when every video got a verdict, 1 when any could not be read,
 2 when the model, its preprocessing.json or card, --out or --csv cannot be
 used, or a folder or pattern holds no video (before any video is read).
@@ -224,7 +226,11 @@ def unique_name(name, taken):
 
 
 def main(argv=None, prog="python -m stages.check"):
-    """The command: check each video, print its verdict line, write --csv and --out."""
+    """The command: check each video, print its verdict line, write --csv and --out; or,
+    as `serve ...`, the web page and API (deepfake_dvc.serve)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["serve"]:
+        return serve(argv[1:], f"{prog} serve")
     args = parse_args(argv, prog)
     set_log_level(args.log_level)
     videos = video_files(args.videos)
@@ -257,6 +263,16 @@ def main(argv=None, prog="python -m stages.check"):
         write_csv(args.csv, results, checker.scope)
     log.info(summary(results))
     return 1 if any(r.error for r in results) else 0  # unread, or pictures unwritten
+
+
+def serve(argv, prog):
+    """The serve subcommand, whose packages (the serve extra) are imported only for it."""
+    try:
+        from deepfake_dvc.serve import main as serve_main
+    except ImportError as e:
+        raise ConfigError(f"serve needs {e.name}: pip install 'deepfake-dvc[serve]' (or "
+                          f"requirements.txt)") from None
+    return serve_main(argv, prog)
 
 
 def say(text):

@@ -1,7 +1,9 @@
 """A trained model's verdicts: the model, its preprocessing and its card, loaded once for many
 videos; each video's faces found and scored exactly as in training."""
+import copy
 import dataclasses
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -74,7 +76,8 @@ class Result:
 
 
 class Checker:
-    """The model, its preprocessing and its card, loaded once for many videos."""
+    """The model, its preprocessing and its card, loaded once for many videos. Threads may
+    share the model (a server's workers): one at a time calls it, under model_lock."""
 
     def __init__(self, model_path, threshold=None):
         model_path, preprocessing, card = model_files(model_path)
@@ -91,7 +94,15 @@ class Checker:
         log.info(LOADING.format(model=model_path))  # importing TensorFlow is part of the wait
         from deepfake_dvc.model import load_classifier
         self.model = load_classifier(model_path)
+        self.model_lock = threading.Lock()
         self.crops = VideoCropper(dataclasses.asdict(self.prep))
+
+    def sharing_model(self):
+        """A copy of this checker for another thread: the same model, card and model_lock,
+        and face detectors of its own (theirs are not made to be shared)."""
+        twin = copy.copy(self)
+        twin.crops = VideoCropper(dataclasses.asdict(self.prep))
+        return twin
 
     def check_bytes(self, data, name="upload.mp4"):
         """check() for a video given as its bytes (an upload): decoded from a temporary
@@ -101,22 +112,29 @@ class Checker:
             path.write_bytes(bytes(data))
             return dataclasses.replace(self.check(path), video=name)
 
-    def check(self, path):
+    def check(self, path, step=None):
         """The Result for one video, with per-face scores, the sampled frames and where the
-        time went (seconds: decode, faces and model; write_pictures adds its own)."""
+        time went (seconds: decode, faces and model; write_pictures adds its own). step, if
+        given, is called with the name of each step as it begins ("decoding", "finding
+        faces", "scoring")."""
         from deepfake_dvc.model import fake_probabilities
+        step = step or (lambda name: None)
         clock = [time.perf_counter()]
         result = Result(video=str(path), model=self.scope)
+        step("decoding")
         try:
             indices, frames, _ = self.crops.frames(path)
         except (SkipInput, cv2.error, OSError) as e:
             result.error, result.seconds = str(e), round(time.perf_counter() - clock[0], 3)
             return result
         clock.append(time.perf_counter())
+        step("finding faces")
         faces = self.crops.faces(indices, frames)
         faces["crops"] = self.crops.stored(faces["crops"])
         clock.append(time.perf_counter())
-        p_raw = fake_probabilities(self.model, faces["crops"])
+        step("scoring")
+        with self.model_lock:
+            p_raw = fake_probabilities(self.model, faces["crops"])
         clock.append(time.perf_counter())
         p_frames = calibrate(p_raw, self.decision.temperature)
         tracks = faces["tracks"]
@@ -143,4 +161,5 @@ class Checker:
     def explain(self, crop):
         """Grad-CAM heatmap of one face crop, and the layer it was taken at."""
         from deepfake_dvc.model import grad_cam
-        return grad_cam(self.model, crop)
+        with self.model_lock:
+            return grad_cam(self.model, crop)
