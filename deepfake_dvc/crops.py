@@ -3,7 +3,9 @@ frame sampling, face detection, tracks, alignment, cropping and the crops' stora
 model's preprocessing records (detect_faces, eval_faces, check)."""
 from deepfake_dvc.crops_file import crops_file_bytes, faces_path, stored_crops
 from deepfake_dvc.faces import FaceDetector, crop_faces, find_faces
+from deepfake_dvc.parallel import Files
 from deepfake_dvc.params import FACE_KEYS, FRAME_KEYS
+from deepfake_dvc.status import NO_FACE
 from deepfake_dvc.video import read_sampled_frames
 
 
@@ -36,6 +38,16 @@ class VideoCropper:
     def faces(self, indices, frames):
         """The frames' faces found and cropped."""
         return self.crop(indices, frames, self.find(indices, frames))
+
+    def cropped(self, row, indices, frames, folder):
+        """A video's table row with the frames sampled and the faces found in them: as Files
+        with its crops file for folder (parallel_map writes it), or, when no face was found,
+        alone with status no_face."""
+        faces = self.faces(indices, frames)
+        row = dict(row, frames=len(frames), faces=len(faces["crops"]))
+        if not row["faces"]:
+            return dict(row, status=NO_FACE)
+        return Files(row, self.crops_file(row["id"], faces, folder))
 
     def crops_file(self, video_id, faces, folder):
         """{path: bytes} of one video's crops file in folder, its crops in the recorded

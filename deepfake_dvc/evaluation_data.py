@@ -11,7 +11,7 @@ from deepfake_dvc.errors import SkipInput
 from deepfake_dvc.files import file_digest
 from deepfake_dvc.log import log
 from deepfake_dvc.parallel import Files, parallel_map
-from deepfake_dvc.status import NO_FACE, OK, failed
+from deepfake_dvc.status import OK, failed
 from deepfake_dvc.tables import read_table
 
 _cropper = None  # the workers' cropper and ...
@@ -58,9 +58,7 @@ def crop_one(job):
     except (SkipInput, cv2.error, OSError) as e:
         log.warning(f"{row['path']}: {e}; skipped")
         return dict(row, status=failed(e))
-    faces = _cropper.faces(indices, frames)
-    row.update(frames=len(frames), faces=len(faces["crops"]))
-    if not row["faces"]:
+    done = _cropper.cropped(row, indices, frames, out)
+    if not isinstance(done, Files):
         log.warning(f"{row['path']}: no face in any of its {len(frames)} frames; left out")
-        return dict(row, status=NO_FACE)
-    return Files(row, _cropper.crops_file(row["id"], faces, out))
+    return done

@@ -9,10 +9,10 @@ import cv2
 from deepfake_dvc.crops import VideoCropper
 from deepfake_dvc.errors import ConfigError, SkipInput
 from deepfake_dvc.log import log
-from deepfake_dvc.parallel import Files, parallel_map
+from deepfake_dvc.parallel import parallel_map
 from deepfake_dvc.paths import robust_folder
 from deepfake_dvc.perturbations import conditions, reencoded
-from deepfake_dvc.status import NO_FACE, OK, failed
+from deepfake_dvc.status import OK, failed
 from deepfake_dvc.tables import PERTURBED_FACES_COLUMNS, write_table
 
 _cropper = None  # the workers' cropper (parallel_map's setup)
@@ -60,11 +60,7 @@ def crop_perturbed(job):
         except (SkipInput, cv2.error, OSError) as e:
             log.warning(f"{row['path']}: {e}; skipped")
             return dict(row, status=failed(e))
-    faces = _cropper.faces(indices, frames)
-    row.update(frames=len(frames), faces=len(faces["crops"]))
-    if not row["faces"]:
-        return dict(row, status=NO_FACE)
-    return Files(row, _cropper.crops_file(row["id"], faces, out))
+    return _cropper.cropped(row, indices, frames, out)
 
 
 def perturbed_frames(path, condition, name, scratch):

@@ -1,6 +1,7 @@
 """dvc.yaml against the code: DVC caches a stage correctly only if its lists are right."""
 import ast
 import importlib
+import re
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -87,15 +88,16 @@ def test_how_to_run_is_no_stage_parameter(how_to_run):
 
 
 def declared_outputs(templates=True):
-    """Every path dvc.yaml says a stage writes (outs, metrics and plots); a foreach stage's
-    as a pattern, ${key} standing for any set name (without templates: leave those out)."""
+    """Every path dvc.yaml says a stage writes (outs, metrics and plots); a foreach or matrix
+    stage's as a pattern, each ${...} standing for any name (without templates: leave those
+    out)."""
     paths = set()
     for spec in STAGES.values():
         for kind in ("outs", "metrics", "plots"):
             for entry in spec.get(kind, []):
                 path = next(iter(entry)) if isinstance(entry, dict) else entry
                 if templates or "${" not in path:
-                    paths.add(path.replace("${key}", "*"))
+                    paths.add(re.sub(r"\$\{[^}]+\}", "*", path))
     return paths
 
 
