@@ -165,8 +165,8 @@ def connected_ray(workers):
     path = os.pathsep.join(filter(None, (os.getcwd(), os.environ.get("PYTHONPATH"))))
     if address:  # the cluster's workers are told where the code is
         options = dict(address=address, runtime_env=dict(env_vars=dict(PYTHONPATH=path)))
-    else:  # a local instance's workers inherit it, and start before the first task (a
-        os.environ["PYTHONPATH"] = path  # runtime_env would make them wait for their own)
+    else:
+        local_workers_environment(path)
         options = dict(num_cpus=workers)
     try:
         if address and address != "auto":
@@ -178,6 +178,15 @@ def connected_ray(workers):
                           f"(ray start --head), fix the address, or set executor: local"
                           ) from None
     return ray
+
+
+def local_workers_environment(path):
+    """What a local Ray instance's workers inherit from this process: where the code is (by
+    a runtime_env, Ray would start workers of their own for it while the first tasks wait)
+    and the priority of local's workers (Ray's default, nice 15, starves them beside any
+    other busy process; RAY_worker_niceness set by the user is kept)."""
+    os.environ["PYTHONPATH"] = path
+    os.environ.setdefault("RAY_worker_niceness", "0")
 
 
 def answering(address, seconds=10):
