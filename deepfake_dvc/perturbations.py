@@ -69,7 +69,7 @@ def blur(frame, level, rng):
 @kind("noise", between(number, 0, 255, closed="right"), "the Gaussian noise's standard "
       "deviation in pixel levels (0..255), on each colour channel")
 def noise(frame, level, rng):
-    noisy = frame + rng.normal(0, level, frame.shape)
+    noisy = frame + level * rng.standard_normal(frame.shape, dtype=np.float32)
     return np.clip(noisy + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -81,9 +81,10 @@ def jpeg(frame, level, rng):
 
 @kind("saturation", between(number, 0, 1), "the colour (chroma) kept: 1 all, 0 none")
 def saturation(frame, level, rng):
-    ycrcb = cv2.cvtColor(frame, cv2.COLOR_BGR2YCrCb).astype(np.float32)
-    ycrcb[..., 1:] = 128 + (ycrcb[..., 1:] - 128) * level
-    return cv2.cvtColor(np.clip(ycrcb + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2BGR)
+    ycrcb = cv2.cvtColor(frame, cv2.COLOR_BGR2YCrCb)
+    chroma = ycrcb[..., 1:]  # 128 + (c - 128) * level, rounded
+    ycrcb[..., 1:] = cv2.convertScaleAbs(chroma, alpha=level, beta=128 * (1 - level))
+    return cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2BGR)
 
 
 @kind("contrast", between(number, 0, 1), "every pixel multiplied by it (DeeperForensics' "
