@@ -62,6 +62,20 @@ def file_digest(path):
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+def dvc_digest(path):
+    """(md5, files) of a file or folder as DVC records a dep on it (a folder's md5 ends in
+    '.dir'), from the repository's hash cache: a file is read again only when changed."""
+    import os
+
+    from dvc.repo import Repo
+    from dvc_data.hashfile.build import build
+
+    with Repo(".") as repo:
+        _, meta, obj = build(repo.cache.local, os.path.abspath(path), repo.fs, "md5",
+                             ignore=repo.dvcignore, dry_run=True)
+    return obj.hash_info.value, meta.nfiles or 1
+
+
 def slug(text):
     """A file-name-safe ASCII form of text (accents dropped, others to '_')."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
