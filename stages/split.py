@@ -65,7 +65,11 @@ def main(argv=None):
     left_out = table[table["status"] != OK]
     for row in left_out.itertuples():
         log.warning(f"{row.path}: left out ({row.status})")
-    pinned = carried_over(usable, parent_split_by_path(read_json(PARENT_RECORD)))
+    parent = read_json(PARENT_RECORD)
+    if parent.get("init_model", "none") != "none" and parent["videos"] is None:
+        log.warning(f"init_model '{parent['model']}' has no videos.csv beside it: its test "
+                    f"videos cannot be told apart, so some may be trained on here")
+    pinned = carried_over(usable, parent_split_by_path(parent))
     fixed = usable["group"].isin(pinned)
     parts, modes, unnamed = [], {}, 0
     if fixed.any():
