@@ -5,7 +5,9 @@ videos out of training and can replay its training videos. No TensorFlow here.""
 from dataclasses import fields
 from pathlib import Path
 
-from deepfake_dvc.errors import ConfigError
+import pandas as pd
+
+from deepfake_dvc.errors import ConfigError, DataError
 from deepfake_dvc.files import file_digest
 from deepfake_dvc.params import Preprocessing
 from deepfake_dvc.paths import CARD, PREPROCESSING, VIDEOS
@@ -65,6 +67,19 @@ def parent_trained(videos, manifest, record):
     trained = {digest for digest, split in parent_splits(record).items() if split == "train"}
     digests = dict(zip(manifest["path"], manifest["sha256"]))
     return videos["path"].map(lambda path: digests.get(path, "") in trained)
+
+
+def training_videos(split, manifest, parent, replay):
+    """(the new training videos, the parent's training videos at hand, the videos trained on:
+    the new ones, then the parent's when replay): the train split's videos, those whose
+    content the parent trained on apart."""
+    train = split[split["split"] == "train"]
+    inherited = parent_trained(train, manifest, parent)
+    new, pool = train[~inherited], train[inherited]
+    if new.empty:
+        raise DataError(f"every training video of the split is one init_model trained on: add "
+                        f"new videos to data_dir")
+    return new, pool, pd.concat([new, pool]) if replay else new
 
 
 def check_unchanged(record):

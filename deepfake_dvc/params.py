@@ -107,6 +107,11 @@ def folders(value):
     return folder(value)
 
 
+def layouts(value):
+    """dataset: one layout's name for every source, or {name: layout} per source."""
+    return value if isinstance(value, dict) and value else text(value)
+
+
 def weights_by_name(value):
     """{name: weight}: names as named_folders', weights numbers > 0."""
     if not isinstance(value, dict) or not value:
@@ -200,7 +205,7 @@ RULES = {
                                         "use name: weight pairs (weights > 0) naming "
                                         "sources of data_dir, such as {ffpp: 1, ours: 2}"),
                                "each epoch draws every training video once"),
-    "dataset": (lambda v: v if isinstance(v, dict) and v else text(v), always,
+    "dataset": (layouts, always,
                 "use auto or the name of a registered layout, or name: layout pairs for "
                 "sources of data_dir (the others auto)"),
     "eval_sets": (named_folders, always,

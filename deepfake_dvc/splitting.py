@@ -111,6 +111,25 @@ def split_source(videos, mode, test_size, val_size, seed):
     return official_splits(named, val_size, seed), True, len(videos) - len(named)
 
 
+def split_by_source(videos, pinned, params):
+    """(videos with a `split` column, {source: official or grouped}, videos in no official
+    split): the groups of pinned ({group: split}, carried over from a parent) in their split,
+    each source's other videos split on its own (split_source), in the order of videos."""
+    fixed = videos["group"].isin(pinned)
+    parts = [videos[fixed].assign(split=videos.loc[fixed, "group"].map(pinned))] \
+        if fixed.any() else []
+    rest = videos[~fixed]
+    names = rest["path"].map(lambda p: source_name(p, params["data_dir"]))
+    modes, unnamed = {}, 0
+    for name in dict.fromkeys(names):
+        part, official, left = split_source(rest[names == name], params["split_mode"],
+                                            params["test_size"], params["val_size"],
+                                            params["split_seed"])
+        parts.append(part)
+        modes[name], unnamed = "official" if official else "grouped", unnamed + left
+    return pd.concat(parts).sort_index().drop(columns="official_split"), modes, unnamed
+
+
 def use_official_split(mode, videos):
     """Whether split_mode (auto, official, grouped) means the dataset's official split."""
     has_official = bool((videos["official_split"] != "").any())

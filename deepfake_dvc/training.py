@@ -20,7 +20,7 @@ from deepfake_dvc.crops_file import count_crops, crop_byte_ranges, faces_path  #
 from deepfake_dvc.figures import new_figure, save_figure  # noqa: E402
 from deepfake_dvc.labels import LABEL_INDEX, SELF_BLENDED  # noqa: E402
 from deepfake_dvc.log import log, showing_progress  # noqa: E402
-from deepfake_dvc.paths import DEMO_DIR  # noqa: E402
+from deepfake_dvc.paths import DEMO_DIR, source_name  # noqa: E402
 from deepfake_dvc.splitting import source_counts  # noqa: E402
 
 EPOCH_SEEDS = 1_000_003  # an epoch's seed: seed * EPOCH_SEEDS + epoch (distinct for any epochs)
@@ -212,6 +212,21 @@ def video_draws(groups, epochs, seed):
                  for indices, count in groups if count]
         draws.append(rng.permutation(np.concatenate(drawn)))
     return draws
+
+
+def epoch_draws(new, pool, params):
+    """video_draws for crop_dataset (None when each epoch takes every video once) and the
+    batches of an epoch."""
+    crops = np.array([count_crops(faces_path(i)) for i in (*new["id"], *pool["id"])])
+    if params["source_weights"] == "none" and pool.empty:
+        return None, -(-int(crops.sum()) // params["batch_size"])
+    names = new["path"].map(lambda p: source_name(p, params["data_dir"])).to_numpy()
+    groups = draw_groups({name: np.flatnonzero(names == name) for name in dict.fromkeys(names)},
+                         np.arange(len(new), len(crops)), params["source_weights"],
+                         params["replay"])
+    per_epoch = sum(count * crops[indices].mean() for indices, count in groups if count)
+    return (video_draws(groups, params["epochs"], params["train_seed"]),
+            max(1, -(-int(round(per_epoch)) // params["batch_size"])))
 
 
 def augmenter(flip, jpeg_quality, brightness, contrast, blur=0, noise=0, downscale=0,

@@ -17,27 +17,18 @@ left out upstream or by the official split).
 import argparse
 import sys
 
-import pandas as pd
-
 from deepfake_dvc.files import read_json, write_json
 from deepfake_dvc.labels import LABEL_INDEX, SPLITS
 from deepfake_dvc.lineage import parent_splits
 from deepfake_dvc.log import log
 from deepfake_dvc.params import read_params, run_stage
-from deepfake_dvc.paths import (
-    FACES_TABLE,
-    MANIFEST,
-    PARENT_RECORD,
-    SPLIT,
-    SPLIT_METRICS,
-    source_name,
-)
+from deepfake_dvc.paths import FACES_TABLE, MANIFEST, PARENT_RECORD, SPLIT, SPLIT_METRICS
 from deepfake_dvc.splitting import (
     carried_over,
     check_splits,
     groups_across_splits,
     source_counts,
-    split_source,
+    split_by_source,
 )
 from deepfake_dvc.status import OK, left_out_counts
 from deepfake_dvc.tables import SPLIT_COLUMNS, read_table, write_table
@@ -70,24 +61,13 @@ def main(argv=None):
         log.warning(f"init_model '{parent['model']}' has no videos.csv beside it: its test "
                     f"videos cannot be told apart, so some may be trained on here")
     pinned = carried_over(usable, parent_split_by_path(parent))
-    fixed = usable["group"].isin(pinned)
-    parts, modes, unnamed = [], {}, 0
-    if fixed.any():
-        parts.append(usable.loc[fixed, COLUMNS].assign(split=usable.loc[fixed, "group"].map(pinned)))
-    rest = usable[~fixed]
-    names = rest["path"].map(lambda p: source_name(p, params["data_dir"]))
-    for name in dict.fromkeys(names):
-        part, official, left = split_source(rest.loc[names == name, COLUMNS],
-                                            params["split_mode"], params["test_size"],
-                                            params["val_size"], params["split_seed"])
-        parts.append(part)
-        modes[name], unnamed = "official" if official else "grouped", unnamed + left
-    videos = pd.concat(parts).sort_index().drop(columns="official_split")
+    videos, modes, unnamed = split_by_source(usable[COLUMNS], pinned, params)
     official = "official" in modes.values()
     counts = check_splits(videos, official)
 
     write_table(SPLIT, videos, SPLIT_COLUMNS)
-    summary = {"mode": modes[""] if list(modes) == [""] else modes or "carried over from init_model"}
+    summary = {"mode": modes[""] if list(modes) == [""] else (modes or
+                                                             "carried over from init_model")}
     summary.update({split: {label: int(counts.loc[label, split]) for label in LABEL_INDEX}
                     for split in SPLITS})
     summary["left_out"] = left_out_counts(left_out["status"])

@@ -26,14 +26,12 @@ import platform
 import sys
 
 import numpy as np
-import pandas as pd
 
 from deepfake_dvc.backbones import BACKBONES  # noqa: F401  (checks backbone, img_size, weights)
 from deepfake_dvc.crops_file import count_crops, faces_path
-from deepfake_dvc.errors import DataError
 from deepfake_dvc.files import read_json, write_json
 from deepfake_dvc.labels import LABEL_INDEX
-from deepfake_dvc.lineage import check_unchanged, lineage, parent_trained
+from deepfake_dvc.lineage import check_unchanged, lineage, training_videos
 from deepfake_dvc.log import log
 from deepfake_dvc.params import (
     FACE_KEYS,
@@ -55,7 +53,6 @@ from deepfake_dvc.paths import (
     TRAIN_LIVE,
     TRAINING,
     VIDEOS,
-    source_name,
 )
 from deepfake_dvc.tables import VIDEOS_COLUMNS, read_table, write_table
 
@@ -65,35 +62,6 @@ PARAMS = ("data_dir", "train_seed", "backbone", "weights", "tune", "img_size", "
           "bn_momentum", "lr", "lr_decay", "batch_size", "epochs", "target_accuracy",
           "keep_epoch", "class_weight", *(f"augment_{kind}" for kind in AUGMENTATIONS),
           "mixed_precision", "jit_compile", "init_model", "replay", "source_weights")
-
-
-def training_videos(split, manifest, parent, replay):
-    """(the new training videos, the parent's training videos at hand, the videos trained on:
-    the new ones, then the parent's when replay): the train split's videos, those whose
-    content the parent trained on apart."""
-    train = split[split["split"] == "train"]
-    inherited = parent_trained(train, manifest, parent)
-    new, pool = train[~inherited], train[inherited]
-    if new.empty:
-        raise DataError(f"every training video of {SPLIT} is one init_model trained on: add "
-                        f"new videos to data_dir")
-    return new, pool, pd.concat([new, pool]) if replay else new
-
-
-def epoch_draws(new, pool, params):
-    """video_draws for crop_dataset (None when each epoch takes every video once) and the
-    batches of an epoch."""
-    from deepfake_dvc.training import draw_groups, video_draws
-    crops = np.array([count_crops(faces_path(i)) for i in (*new["id"], *pool["id"])])
-    if params["source_weights"] == "none" and pool.empty:
-        return None, -(-int(crops.sum()) // params["batch_size"])
-    names = new["path"].map(lambda p: source_name(p, params["data_dir"])).to_numpy()
-    groups = draw_groups({name: np.flatnonzero(names == name) for name in dict.fromkeys(names)},
-                         np.arange(len(new), len(crops)), params["source_weights"],
-                         params["replay"])
-    per_epoch = sum(count * crops[indices].mean() for indices, count in groups if count)
-    return (video_draws(groups, params["epochs"], params["train_seed"]),
-            max(1, -(-int(round(per_epoch)) // params["batch_size"])))
 
 
 def main(argv=None):
@@ -112,7 +80,6 @@ def main(argv=None):
     labels = {s: part["label"].map(LABEL_INDEX).tolist() for s, part in
               (("train", train), ("val", val))}
     crop_labels = np.repeat(labels["train"], [count_crops(f) for f in files["train"]])
-    draws, steps = epoch_draws(new, train.iloc[len(new):], params)
 
     # TensorFlow loads only now, after the parameters passed (its import takes seconds).
     from deepfake_dvc.tensorflow_import import import_tensorflow
@@ -133,6 +100,7 @@ def main(argv=None):
         crop_dataset,
         curve_png,
         data_summary,
+        epoch_draws,
         float32_copy,
         replay,
         target_reached,
@@ -141,6 +109,7 @@ def main(argv=None):
     )
     from dvclive import Live
 
+    draws, steps = epoch_draws(new, train.iloc[len(new):], params)
     keras.utils.set_random_seed(params["train_seed"])
     tf.config.experimental.enable_op_determinism()
     strategy = training_strategy()
