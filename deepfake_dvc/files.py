@@ -64,16 +64,27 @@ def file_digest(path):
 
 def dvc_digest(path):
     """(md5, files) of a file or folder as DVC records a dep on it (a folder's md5 ends in
-    '.dir'), from the repository's hash cache: a file is read again only when changed."""
+    '.dir'): inside a DVC repository from its hash cache (a file is read again only when
+    changed), elsewhere by reading every file."""
     import os
 
+    from dvc.exceptions import NotDvcRepoError
     from dvc.repo import Repo
     from dvc_data.hashfile.build import build
+    from dvc_data.hashfile.db import HashFileDB
+    from dvc_objects.fs.local import LocalFileSystem
+    from dvc_objects.fs.memory import MemoryFileSystem
 
-    with Repo(".") as repo:
-        _, meta, obj = build(repo.cache.local, os.path.abspath(path), repo.fs, "md5",
-                             ignore=repo.dvcignore, dry_run=True)
-    return obj.hash_info.value, meta.nfiles or 1
+    def digest(odb, fs, ignore=None):
+        _, meta, obj = build(odb, os.path.abspath(path), fs, "md5", ignore=ignore,
+                             dry_run=True)
+        return obj.hash_info.value, meta.nfiles or 1
+
+    try:
+        with Repo(".") as repo:
+            return digest(repo.cache.local, repo.fs, repo.dvcignore)
+    except NotDvcRepoError:
+        return digest(HashFileDB(MemoryFileSystem(), "/hashes"), LocalFileSystem())
 
 
 def slug(text):
