@@ -135,27 +135,57 @@ def scope(training):
 
     training is train's models/training.json. The warning is None only for a
     model trained on real fakes, at least MIN_VIDEOS_PER_CLASS training videos
-    of each class, and not on the demo.
+    of each class, and not on the demo. A model fine-tuned from another (its
+    parent) says what the parent was trained on, and carries the parent's
+    warning: it cannot be more evidence than what it was built on.
     """
     data = training["data"]
     train = data["videos"]["train"]
     synthesized = data["synthesized_fakes"]["train"]
-    source = "the built-in demo set (synthetic clips of one face photo)" if data["demo"] \
-        else f"'{data['data_dir']}'"
     fakes = f"{train['fake']} fake" + (f" ({synthesized} of them self-blended)" if synthesized
                                         else "")
-    trained_on = f"{train['real']} real and {fakes} training videos from {source}"
+    trained_on = f"{train['real']} real and {fakes} training videos from {data_source(data)}"
+    parent = training.get("parent")
+    demo = bool(data["demo"]) or any(p["data"]["demo"] for p in ancestors(training))
     limits = []
+    if parent:
+        replayed = data.get("replay", {}).get("per_epoch", 0)
+        trained_on = (f"{trained_on}" + (f" (and {replayed} of its parent's training videos "
+                                           f"replayed each epoch)" if replayed else "")
+                      + f", fine-tuned from a model trained on {parent['trained_on']}")
     if data["demo"]:
         limits.append("is the demo model")
+    elif demo:
+        limits.append("was built on the demo model")
     if train["fake"] and synthesized == train["fake"]:
         limits.append("has seen no real deepfake, only self-blended fakes")
     if min(train["real"], train["fake"]) < MIN_VIDEOS_PER_CLASS:
-        limits.append(f"has seen fewer than {MIN_VIDEOS_PER_CLASS} videos of a class")
+        limits.append(f"has seen fewer than {MIN_VIDEOS_PER_CLASS} new videos of a class"
+                      if parent else f"has seen fewer than {MIN_VIDEOS_PER_CLASS} videos of "
+                                     f"a class")
+    if parent and parent["warning"]:
+        limits.append("starts from a model whose own card says its verdicts are not evidence")
     limited = " and ".join([", ".join(limits[:-1]), limits[-1]] if len(limits) > 1 else limits)
     warning = (f"This model, trained on {trained_on}, {limited}, so its verdicts on other "
                f"footage are not evidence.") if limits else None
-    return dict(demo=bool(data["demo"]), trained_on=trained_on, warning=warning)
+    return dict(demo=demo, trained_on=trained_on, warning=warning)
+
+
+def data_source(data):
+    """Where the training data came from, as the card says it."""
+    if isinstance(data["data_dir"], dict):
+        return "sources " + ", ".join(f"'{name}' ({folder})"
+                                      for name, folder in data["data_dir"].items())
+    return "the built-in demo set (synthetic clips of one face photo)" if data["demo"] \
+        else f"'{data['data_dir']}'"
+
+
+def ancestors(training):
+    """The records of a model's parent, its parent's parent, ... (a chain of fine-tunes)."""
+    parent = training.get("parent")
+    while parent:
+        yield parent
+        parent = parent.get("parent")
 
 
 def scope_mark(found):

@@ -62,6 +62,31 @@ def file_digest(path):
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+def dvc_digest(path):
+    """(md5, files) of a file or folder as DVC records a dep on it (a folder's md5 ends in
+    '.dir'): inside a DVC repository from its hash cache (a file is read again only when
+    changed), elsewhere by reading every file."""
+    import os
+
+    from dvc.exceptions import NotDvcRepoError
+    from dvc.repo import Repo
+    from dvc_data.hashfile.build import build
+    from dvc_data.hashfile.db import HashFileDB
+    from dvc_objects.fs.local import LocalFileSystem
+    from dvc_objects.fs.memory import MemoryFileSystem
+
+    def digest(odb, fs, ignore=None):
+        _, meta, obj = build(odb, os.path.abspath(path), fs, "md5", ignore=ignore,
+                             dry_run=True)
+        return obj.hash_info.value, meta.nfiles or 1
+
+    try:
+        with Repo(".") as repo:
+            return digest(repo.cache.local, repo.fs, repo.dvcignore)
+    except NotDvcRepoError:
+        return digest(HashFileDB(MemoryFileSystem(), "/hashes"), LocalFileSystem())
+
+
 def slug(text):
     """A file-name-safe ASCII form of text (accents dropped, others to '_')."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()

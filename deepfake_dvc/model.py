@@ -145,6 +145,16 @@ def load_classifier(path):
                           f"({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
 
 
+def load_weights_of(model, path):
+    """Start model from the weights of the trained model at path (init_model); ConfigError
+    naming it when they do not fit."""
+    try:
+        model.set_weights(load_classifier(path).get_weights())
+    except ValueError as e:
+        raise ConfigError(f"init_model '{path}': its weights do not fit this model "
+                          f"({' '.join(str(e).split())[:200]})") from None
+
+
 def import_keras_hub():
     """The keras_hub module (CLIP's ViTs); ConfigError saying how to install it."""
     try:

@@ -90,6 +90,42 @@ def named_folders(value):
     return dict(value)
 
 
+def folder(value):
+    """A folder as text, not ~/... (DVC does not expand '~')."""
+    if text(value).startswith("~"):
+        raise ValueError
+    return value
+
+
+def folders(value):
+    """data_dir: one folder (text), or {name: folder} for several sources (names as
+    named_folders', which become the first part of their videos' paths and ids)."""
+    if isinstance(value, dict):
+        if not value:
+            raise ValueError
+        return named_folders(value)
+    return folder(value)
+
+
+def layouts(value):
+    """dataset: one layout's name for every source, or {name: layout} per source."""
+    return value if isinstance(value, dict) and value else text(value)
+
+
+def weights_by_name(value):
+    """{name: weight}: names as named_folders', weights numbers > 0."""
+    if not isinstance(value, dict) or not value:
+        raise ValueError
+    out = {}
+    for name, weight in value.items():
+        if not (isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9_-]+", name)):
+            raise ValueError
+        out[name] = number(weight)
+        if out[name] <= 0:
+            raise ValueError
+    return out
+
+
 def entries(value):
     """A list of distinct names of letters, digits and _ . : - (they name stages and folders);
     empty (or nothing) for none."""
@@ -160,10 +196,18 @@ SMALLEST_INPUT = 32  # no backbone takes less (each checks its own minimum, CROS
 # key: (convert, valid, hint), declared: convert raises ValueError when the value is not of
 # the kind; choice, between, or_value and flag say their hints from what they allow.
 RULES = {
-    "data_dir": (text, lambda v: not v.startswith("~"),
-                 "give the folder's full path or a path relative to the project "
-                 "(DVC does not expand '~')"),
-    "dataset": (text, always, "use auto or the name of a registered layout"),
+    "data_dir": (folders, always,
+                 "give the folder's full path or a path relative to the project, or name: "
+                 "folder pairs for several sources, such as {ffpp: /data/FaceForensics++, "
+                 "ours: data/cases} (names of letters, digits, _ and -; DVC does not expand "
+                 "'~')"),
+    "source_weights": or_value("none", (weights_by_name, always,
+                                        "use name: weight pairs (weights > 0) naming "
+                                        "sources of data_dir, such as {ffpp: 1, ours: 2}"),
+                               "each epoch draws every training video once"),
+    "dataset": (layouts, always,
+                "use auto or the name of a registered layout, or name: layout pairs for "
+                "sources of data_dir (the others auto)"),
     "eval_sets": (named_folders, always,
                   "use name: folder pairs, such as {celeb_df: /data/Celeb-DF-v2} (names of "
                   "letters, digits, _ and -; full or project-relative folders), or {} for none"),
@@ -230,6 +274,13 @@ RULES = {
                                 "mean; 0: off"),
     "mixed_precision": flag(),
     "jit_compile": flag(),
+    # train: fine-tuning (deepfake_dvc.lineage)
+    "init_model": or_value("none", (folder, lambda v: v.endswith(".keras"),
+                                    "use the path of a trained model.keras (its "
+                                    "preprocessing.json and card.json beside it)"),
+                           "start from the weights of weights:"),
+    "replay": between(number, 0, 1, why="the share of the parent's training videos at hand "
+                      "mixed into each epoch; 0: off"),
     # evaluate and check
     "threshold": or_value("auto", between(number, 0, 1), "the validation split's equal error rate"),
     "uncertain_margin": between(number, 0, 0.5),
@@ -253,6 +304,34 @@ def add_cross_rule(needs, named, check):
     CROSS_RULES.append((tuple(needs), named, check))
 
 
+def per_source(value):
+    """A parameter that may be given per source of data_dir ({name: value}) as that dict;
+    one value for all as {"": value}."""
+    return value if isinstance(value, dict) else {"": value}
+
+
+def names_sources(key):
+    """A cross rule's check: key, when a dict, names only sources of data_dir."""
+    def check(values):
+        names = per_source(values[key])
+        sources = values["data_dir"] if isinstance(values["data_dir"], dict) else {}
+        unknown = [name for name in names if name and name not in sources]
+        return not unknown, (f"'{unknown[0]}' is not a source of data_dir (sources: "
+                             f"{', '.join(sources) or 'none: data_dir is one folder'})"
+                             if unknown else "")
+    return check
+
+
+add_cross_rule(["data_dir", "dataset"], "dataset", names_sources("dataset"))
+add_cross_rule(["data_dir", "source_weights"], "source_weights", names_sources("source_weights"))
+add_cross_rule(["init_model", "weights"], "weights",
+               lambda v: (v["init_model"] == "none" or v["weights"] == "none",
+                          "use none with init_model: the weights are init_model's"))
+add_cross_rule(["init_model", "replay"], "replay",
+               lambda v: (v["init_model"] != "none" or v["replay"] == 0,
+                          "use 0 without init_model: replay mixes a parent's training videos"))
+
+
 class Registry(dict):
     """A registry's entries by name, in the order registered (backbones, face detectors,
     dataset layouts): the values its parameter may take, besides also. An unknown name is
@@ -263,7 +342,8 @@ class Registry(dict):
         self.kind, self.also = kind, tuple(also)
         if parameter:
             add_cross_rule([parameter], parameter,
-                           lambda values: (values[parameter] in self.names(),
+                           lambda values: (set(per_source(values[parameter]).values())
+                                           <= set(self.names()),
                                            f"use one of {', '.join(self.names())}"))
 
     def names(self):

@@ -2,7 +2,6 @@
 changed as a condition says, then cropped as the model's preprocessing says, videos in
 parallel. A video a condition cannot be applied to is a recorded row and the others go on."""
 import tempfile
-from pathlib import Path
 
 import cv2
 
@@ -10,7 +9,7 @@ from deepfake_dvc.crops import VideoCropper
 from deepfake_dvc.errors import ConfigError, SkipInput
 from deepfake_dvc.log import log
 from deepfake_dvc.parallel import parallel_map
-from deepfake_dvc.paths import robust_folder
+from deepfake_dvc.paths import robust_folder, video_file
 from deepfake_dvc.perturbations import conditions, reencoded
 from deepfake_dvc.status import OK, failed
 from deepfake_dvc.tables import PERTURBED_FACES_COLUMNS, write_table
@@ -20,7 +19,8 @@ _cropper = None  # the workers' cropper (parallel_map's setup)
 
 def crop_perturbed_set(set_name, entry, folder, videos, preprocessing, workers,
                        executor="local"):
-    """The listed videos of folder (rows with id, path, label, status) under each condition
+    """The listed videos of folder (rows with id, path, label, status; folder: an evaluation
+    set's, or data_dir, one folder or several sources: paths.video_file) under each condition
     entry stands for, cropped as the model's preprocessing says, to robust_folder(set_name,
     entry, condition) with their table. A video a condition cannot be applied to is a
     recorded row."""
@@ -55,7 +55,7 @@ def crop_perturbed(job):
         return row
     with tempfile.TemporaryDirectory(prefix="deepfake-perturbed-") as scratch:
         try:
-            indices, frames = perturbed_frames(Path(folder) / row["path"], condition,
+            indices, frames = perturbed_frames(video_file(folder, row["path"]), condition,
                                                row["path"], scratch)
         except (SkipInput, cv2.error, OSError) as e:
             log.warning(f"{row['path']}: {e}; skipped")

@@ -1,9 +1,7 @@
 """The videos of each set that robust_faces perturbs and robustness scores: the training data's
 own test split, and every evaluation set."""
-from pathlib import Path
-
 from deepfake_dvc.errors import ConfigError
-from deepfake_dvc.paths import EVAL_DIR, SPLIT
+from deepfake_dvc.paths import EVAL_DIR, SPLIT, video_file
 from deepfake_dvc.status import NO_FACE, OK
 from deepfake_dvc.tables import read_table
 
@@ -14,7 +12,7 @@ def own_test_videos(data_dir):
     test = read_table(SPLIT)
     return [dict(id=r.id, path=r.path, label=r.label, status=OK)
             for r in test[test["split"] == "test"].itertuples()
-            if (Path(data_dir) / r.path).is_file()]
+            if video_file(data_dir, r.path).is_file()]
 
 
 def evaluation_videos(name, eval_sets):

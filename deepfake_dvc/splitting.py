@@ -7,6 +7,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from deepfake_dvc.errors import ConfigError, DataError
 from deepfake_dvc.labels import LABEL_INDEX, SPLITS
 from deepfake_dvc.log import log
+from deepfake_dvc.paths import source_name
 
 
 def hold_out(videos, fraction, seed, groups="group"):
@@ -82,6 +83,53 @@ def groups_across_splits(videos):
     return splits[splits > 1].index.tolist()
 
 
+PINNED_ORDER = ("test", "val", "train")  # a group with several of a parent's splits: the first
+
+
+def carried_over(videos, parent_split):
+    """{group: split} of the groups holding a video a parent model had (parent_split: the
+    parent's split of each video by path): the parent's test videos stay test and its
+    training and validation videos stay out of test, each group as its first such video in
+    test, val, train order."""
+    pinned = {}
+    for split in PINNED_ORDER:
+        for group in videos.loc[videos["path"].map(parent_split.get) == split, "group"]:
+            pinned.setdefault(group, split)
+    return pinned
+
+
+def split_source(videos, mode, test_size, val_size, seed):
+    """One source's videos with a `split` column: its official split (split_mode official,
+    or auto when it has one) or by group; (videos, official, videos in no official split)."""
+    if not use_official_split(mode, videos):
+        return assign_splits(videos, test_size, val_size, seed), False, 0
+    named = videos[videos["official_split"] != ""]
+    if len(named) < len(videos):
+        log.warning(f"{len(videos) - len(named)} videos are in no official split "
+                    f"(e.g. {videos.loc[videos['official_split'] == '', 'path'].iloc[0]}); "
+                    f"left out")
+    return official_splits(named, val_size, seed), True, len(videos) - len(named)
+
+
+def split_by_source(videos, pinned, params):
+    """(videos with a `split` column, {source: official or grouped}, videos in no official
+    split): the groups of pinned ({group: split}, carried over from a parent) in their split,
+    each source's other videos split on its own (split_source), in the order of videos."""
+    fixed = videos["group"].isin(pinned)
+    parts = [videos[fixed].assign(split=videos.loc[fixed, "group"].map(pinned))] \
+        if fixed.any() else []
+    rest = videos[~fixed]
+    names = rest["path"].map(lambda p: source_name(p, params["data_dir"]))
+    modes, unnamed = {}, 0
+    for name in dict.fromkeys(names):
+        part, official, left = split_source(rest[names == name], params["split_mode"],
+                                            params["test_size"], params["val_size"],
+                                            params["split_seed"])
+        parts.append(part)
+        modes[name], unnamed = "official" if official else "grouped", unnamed + left
+    return pd.concat(parts).sort_index().drop(columns="official_split"), modes, unnamed
+
+
 def use_official_split(mode, videos):
     """Whether split_mode (auto, official, grouped) means the dataset's official split."""
     has_official = bool((videos["official_split"] != "").any())
@@ -90,3 +138,15 @@ def use_official_split(mode, videos):
                           "(FaceForensics++'s train/val/test.json or Celeb-DF's "
                           "List_of_testing_videos.txt); use grouped or auto")
     return mode == "official" or (mode == "auto" and has_official)
+
+
+def source_counts(videos, data_dir):
+    """{source: {split: {label: videos}}} of a table with path, label and split columns; {}
+    when data_dir is one folder."""
+    if not isinstance(data_dir, dict):
+        return {}
+    names = videos["path"].map(lambda p: source_name(p, data_dir))
+    return {name: {split: {label: int(((names == name) & (videos["split"] == split)
+                                        & (videos["label"] == label)).sum())
+                           for label in LABEL_INDEX} for split in SPLITS}
+            for name in data_dir}

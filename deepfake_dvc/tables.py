@@ -17,6 +17,7 @@ MANIFEST_COLUMNS = (*LISTED, *CONTAINER)  # data/manifest.csv: every input video
 FACES_COLUMNS = (*LISTED, *FOUND)  # data/faces.csv: every video and self-blended fake
 EVAL_FACES_COLUMNS = (*LISTED, "frames", "faces")  # data/eval/NAME/faces.csv
 SPLIT_COLUMNS = ("id", "path", "label", "group", "source", "split")  # data/split.csv
+VIDEOS_COLUMNS = ("id", "path", "label", "split", "sha256")  # models/videos.csv
 PERTURBED_FACES_COLUMNS = ("id", "path", "label", "status", "frames", "faces")  # data/robust/...
 PREDICTION_COLUMNS = ("id", "path", "label", "faces", "p_fake_raw", "p_fake", "verdict")
 

@@ -20,7 +20,8 @@ from deepfake_dvc.crops_file import count_crops, crop_byte_ranges, faces_path  #
 from deepfake_dvc.figures import new_figure, save_figure  # noqa: E402
 from deepfake_dvc.labels import LABEL_INDEX, SELF_BLENDED  # noqa: E402
 from deepfake_dvc.log import log, showing_progress  # noqa: E402
-from deepfake_dvc.paths import DEMO_DIR  # noqa: E402
+from deepfake_dvc.paths import DEMO_DIR, source_name  # noqa: E402
+from deepfake_dvc.splitting import source_counts  # noqa: E402
 
 EPOCH_SEEDS = 1_000_003  # an epoch's seed: seed * EPOCH_SEEDS + epoch (distinct for any epochs)
 
@@ -112,7 +113,8 @@ def decode_crop(encoded):
                    lambda: tf.io.decode_png(encoded, channels=3))
 
 
-def crop_dataset(paths, labels, batch_size, seed=None, augment=None, epochs=range(1)):
+def crop_dataset(paths, labels, batch_size, seed=None, augment=None, epochs=range(1),
+                 draws=None, steps=None):
     """A tf.data pipeline of (crops, labels) batches over face-crop files: the crops as
     stored (float32 pixels 0..255), which the model resizes and normalises itself.
 
@@ -123,6 +125,9 @@ def crop_dataset(paths, labels, batch_size, seed=None, augment=None, epochs=rang
     steps_per_epoch), each epoch's order of videos and of their crops, and
     augment(crop, seed), drawn from stateless streams keyed by (seed, epoch)
     alone, so that a run resumed at epoch k sees what an uninterrupted run saw.
+    With draws (video_draws: each epoch's videos, by index, in order), each
+    epoch takes its draw's videos instead of every video once, and is `steps`
+    batches: its draw's crops cut, or repeated, to that many.
     """
     ranges = [crop_byte_ranges(p) for p in paths]
     starts = tf.constant(np.concatenate([r[0] for r in ranges]), tf.int64)
@@ -150,8 +155,13 @@ def crop_dataset(paths, labels, batch_size, seed=None, augment=None, epochs=rang
 
         return tf.data.Dataset.from_tensor_slices(order).map(crop)
 
-    def epoch_batches(epoch_seed=None):
-        videos = permuted(len(paths), epoch_seed, 0)
+    if draws is not None:
+        drawn = tf.constant(np.concatenate(draws).astype(np.int64))
+        draw_bounds = tf.constant(np.cumsum([0] + [len(d) for d in draws]), tf.int64)
+
+    def epoch_batches(epoch_seed=None, epoch=None):
+        videos = permuted(len(paths), epoch_seed, 0) if draws is None \
+            else drawn[draw_bounds[epoch]:draw_bounds[epoch + 1]]
         ds = tf.data.Dataset.from_tensor_slices(videos).interleave(
             lambda video: video_crops(video, epoch_seed), cycle_length=VIDEOS_AT_ONCE,
             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -160,20 +170,63 @@ def crop_dataset(paths, labels, batch_size, seed=None, augment=None, epochs=rang
                 lambda i, crop_label: (augment(crop_label[0], tf.stack([epoch_seed, i])),
                                        crop_label[1]),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        return ds.batch(batch_size)
+        ds = ds.batch(batch_size)
+        return ds if draws is None else ds.repeat().take(steps)
 
-    batches = -(-sum(len(r[0]) for r in ranges) // batch_size)
+    batches = -(-sum(len(r[0]) for r in ranges) // batch_size) if draws is None else steps
     if seed is None:
         ds = epoch_batches()
     else:
         ds = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(
-            lambda epoch: epoch_batches(seed * EPOCH_SEEDS + epoch))
+            lambda epoch: epoch_batches(seed * EPOCH_SEEDS + epoch, epoch))
         batches *= len(epochs)
     ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y))
     options = tf.data.Options()  # on a cluster, each worker keeps its share of every batch
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return ds.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(
         tf.data.AUTOTUNE).with_options(options)
+
+
+def draw_groups(sources, pool, source_weights, replay):
+    """[(video indices, videos drawn per epoch)] of a training set whose new videos are
+    grouped by source ({name: indices}): each source's share of the new videos' number by
+    source_weights (a source not named weighs 1; none: every video once), and replay of the
+    pool (the parent's training videos' indices)."""
+    new = sum(len(indices) for indices in sources.values())
+    weights = {name: 1.0 if source_weights == "none" else source_weights.get(name, 1.0)
+               for name, indices in sources.items() if len(indices)}
+    groups = [(sources[name], len(sources[name]) if source_weights == "none"
+               else round(new * weight / sum(weights.values())))
+              for name, weight in weights.items()]
+    return groups + ([(pool, round(replay * len(pool)))] if replay and len(pool) else [])
+
+
+def video_draws(groups, epochs, seed):
+    """Each epoch's videos (indices), for crop_dataset: from each group (indices, videos per
+    epoch) a fresh draw of that many (without replacement up to the group's size, then with),
+    shuffled together by a NumPy generator keyed by (seed, epoch)."""
+    draws = []
+    for epoch in range(epochs):
+        rng = np.random.default_rng([seed, epoch])
+        drawn = [rng.choice(np.asarray(indices), size=count, replace=count > len(indices))
+                 for indices, count in groups if count]
+        draws.append(rng.permutation(np.concatenate(drawn)))
+    return draws
+
+
+def epoch_draws(new, pool, params):
+    """video_draws for crop_dataset (None when each epoch takes every video once) and the
+    batches of an epoch."""
+    crops = np.array([count_crops(faces_path(i)) for i in (*new["id"], *pool["id"])])
+    if params["source_weights"] == "none" and pool.empty:
+        return None, -(-int(crops.sum()) // params["batch_size"])
+    names = new["path"].map(lambda p: source_name(p, params["data_dir"])).to_numpy()
+    groups = draw_groups({name: np.flatnonzero(names == name) for name in dict.fromkeys(names)},
+                         np.arange(len(new), len(crops)), params["source_weights"],
+                         params["replay"])
+    per_epoch = sum(count * crops[indices].mean() for indices, count in groups if count)
+    return (video_draws(groups, params["epochs"], params["train_seed"]),
+            max(1, -(-int(round(per_epoch)) // params["batch_size"])))
 
 
 def augmenter(flip, jpeg_quality, brightness, contrast, blur=0, noise=0, downscale=0,
@@ -257,7 +310,8 @@ def class_weights(labels, mode):
 
 
 def data_summary(split, data_dir):
-    """What the model saw: videos and face crops per split and class, fakes synthesized."""
+    """What the model saw: videos and face crops per split and class (and per source, with
+    several), fakes synthesized."""
     split = split.assign(crops=[count_crops(faces_path(i)) for i in split["id"]],
                          synthesized=split["id"].str.endswith(SELF_BLENDED))
 
@@ -265,10 +319,15 @@ def data_summary(split, data_dir):
         return {s: {label: int(count(split[(split["split"] == s) & (split["label"] == label)]))
                     for label in LABEL_INDEX} for s in ("train", "val", "test")}
 
-    return dict(data_dir=data_dir, demo=Path(data_dir).resolve() == DEMO_DIR.resolve(),
-                videos=per_split(len), crops=per_split(lambda part: part["crops"].sum()),
-                synthesized_fakes={s: int(split[split["split"] == s]["synthesized"].sum())
-                                   for s in ("train", "val", "test")})
+    folders = data_dir.values() if isinstance(data_dir, dict) else [data_dir]
+    summary = dict(data_dir=data_dir,
+                   demo=any(Path(f).resolve() == DEMO_DIR.resolve() for f in folders),
+                   videos=per_split(len), crops=per_split(lambda part: part["crops"].sum()),
+                   synthesized_fakes={s: int(split[split["split"] == s]["synthesized"].sum())
+                                      for s in ("train", "val", "test")})
+    if isinstance(data_dir, dict):
+        summary["sources"] = source_counts(split, data_dir)
+    return summary
 
 
 def target_reached(history, target):
@@ -290,6 +349,7 @@ def training_summary(params, history, kept, model):
     return dict(architecture=f"{params['backbone']}, global average pooling, dropout, 2-way "
                              f"softmax",
                 backbone=params["backbone"], weights=params["weights"],
+                init_model=params.get("init_model", "none"),
                 img_size=params["img_size"], tune=params["tune"], parameters=parameters,
                 trainable_parameters=trainable, epochs_run=epochs_run,
                 stopped=stopped, keep_epoch=params["keep_epoch"], kept_epoch=kept,
@@ -312,13 +372,16 @@ def curve_png(history, metric, kept, path):
 
 def compiled_model(params):
     """The 2020 model compiled with Adam, its learning-rate decay and its optimizer built; under
-    the current distribution strategy and dtype policy."""
+    the current distribution strategy and dtype policy. With init_model, it starts from that
+    model's weights."""
     import keras
 
-    from deepfake_dvc.model import build_model
+    from deepfake_dvc.model import build_model, load_weights_of
     from deepfake_dvc.training import learning_rate
     model = build_model(params["img_size"], params["weights"], params["dropout"],
                         params["bn_momentum"], params["backbone"], params["tune"])
+    if params.get("init_model", "none") != "none":
+        load_weights_of(model, params["init_model"])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate(params["lr"], params["lr_decay"])),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=params["jit_compile"])

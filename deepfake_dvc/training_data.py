@@ -6,7 +6,6 @@ go on. The workers write nothing: the stage's process writes the crops files the
 a write the machine refuses stops the stage."""
 import os
 import zlib
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -19,6 +18,7 @@ from deepfake_dvc.files import file_digest
 from deepfake_dvc.labels import SELF_BLENDED
 from deepfake_dvc.log import log
 from deepfake_dvc.parallel import Files, parallel_map
+from deepfake_dvc.paths import video_file
 from deepfake_dvc.status import NO_FACE, OK, failed, left_out_counts
 from deepfake_dvc.tables import CONTAINER, FOUND
 
@@ -70,7 +70,7 @@ def largest_first(jobs, data_dir):
     worker is left with one at the end while the others wait."""
     def size(job):
         try:
-            return os.stat(Path(data_dir) / job[0]["path"]).st_size
+            return os.stat(video_file(data_dir, job[0]["path"])).st_size
         except OSError:
             return 0
     return sorted(jobs, key=lambda job: -size(job))
@@ -89,7 +89,7 @@ def detect_one(job):
     row = dict(row, **CONTAINER, **FOUND)
     if row["status"] != OK:  # refused when listed, and warned about there
         return row, None, None
-    path = Path(params["data_dir"]) / row["path"]
+    path = video_file(params["data_dir"], row["path"])
     try:
         indices, frames, info = _cropper.frames(path)
         row.update(info, frames_kept=len(frames), sha256=file_digest(path))

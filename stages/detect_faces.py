@@ -1,7 +1,8 @@
 """DVC stage detect_faces: labelled videos in, face crops (one file per video) out.
 
 Reads data_dir (any layout of deepfake_dvc.datasets: real/ and fake/ subfolders,
-labels.csv, DFDC, FaceForensics++, Celeb-DF), decodes each video's sampled
+labels.csv, DFDC, FaceForensics++, Celeb-DF; or several such sources by name, each
+video listed as name/path: deepfake_dvc.sources), decodes each video's sampled
 frames and finds, tracks and crops their faces in memory (deepfake_dvc.crops, the
 way eval_faces and check do). Writes data/manifest.csv (one row per input
 video: its label, group, source (the real footage a fake was made from),
@@ -29,7 +30,7 @@ counted (faces_not_aligned).
 import argparse
 import sys
 
-from deepfake_dvc.datasets import assign_ids, list_videos
+from deepfake_dvc.datasets import assign_ids
 from deepfake_dvc.errors import DataError
 from deepfake_dvc.files import write_json
 from deepfake_dvc.log import log
@@ -47,6 +48,7 @@ from deepfake_dvc.paths import (
     FACES_TABLE,
     MANIFEST,
 )
+from deepfake_dvc.sources import list_sources
 from deepfake_dvc.status import NO_FACE, OK
 from deepfake_dvc.tables import FACES_COLUMNS, LISTED, MANIFEST_COLUMNS, write_table
 from deepfake_dvc.training_data import crop_training_videos, face_counts
@@ -65,7 +67,7 @@ def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = read_params(PARAMS + ("workers", "executor"))  # how to run, not what: no DVC params
 
-    videos = list_videos(params["data_dir"], params["dataset"], params["ff_compression"],
+    videos = list_sources(params["data_dir"], params["dataset"], params["ff_compression"],
                          params["ff_methods"])
     videos.insert(0, "id", assign_ids(videos["path"].tolist()))
     rows, synthesized = crop_training_videos(videos[list(LISTED)].to_dict("records"), params,

@@ -24,7 +24,7 @@ from deepfake_dvc.errors import ConfigError, DataError
 from deepfake_dvc.evaluation_data import crop_evaluation_videos, training_videos
 from deepfake_dvc.log import log
 from deepfake_dvc.params import Preprocessing, read_params, run_stage
-from deepfake_dvc.paths import EVAL_DIR, MANIFEST, PREPROCESSING
+from deepfake_dvc.paths import EVAL_DIR, MANIFEST, PREPROCESSING, data_sources
 from deepfake_dvc.status import OK
 from deepfake_dvc.tables import EVAL_FACES_COLUMNS, write_table
 
@@ -38,11 +38,12 @@ def eval_folder(name, params):
         raise ConfigError(f"no evaluation set '{name}' in eval_sets "
                           f"(sets: {', '.join(params['eval_sets']) or 'none'})")
     folder = params["eval_sets"][name]
-    here, train = (os.path.realpath(p) for p in (folder, params["data_dir"]))
-    if os.path.commonpath([here, train]) in (here, train):
-        raise ConfigError(f"eval_sets '{name}' ({folder}) overlaps the training data_dir "
-                          f"({params['data_dir']}): its numbers would not be cross-dataset "
-                          f"ones; give a folder of other data")
+    here = os.path.realpath(folder)
+    for train in data_sources(params["data_dir"]).values():
+        if os.path.commonpath([here, os.path.realpath(train)]) in (here, os.path.realpath(train)):
+            raise ConfigError(f"eval_sets '{name}' ({folder}) overlaps the training data_dir "
+                              f"({train}): its numbers would not be cross-dataset ones; give "
+                              f"a folder of other data")
     if not Path(folder).is_dir():
         raise ConfigError(f"eval_sets '{name}': '{folder}' does not exist or is not a folder "
                           f"(set eval_sets in params.yaml)")

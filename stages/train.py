@@ -12,6 +12,13 @@ of them (MirroredStrategy, batch_size being the global batch). With TF_CONFIG
 set, it is one worker of a cluster of hosts (MultiWorkerMirroredStrategy): the
 chief writes all of the above and resumes from its checkpoint, giving the
 others its weights; the others write nothing (docs/training.md).
+With init_model it starts from that trained model's weights (checked by the
+inputs stage: data/inputs/parent.json), trains on the videos its parent did
+not train on, mixes `replay` of the parent's training videos found in the data
+into each epoch, records the parent in training.json (so the card says what
+the model was built on) and lists its own videos by content in
+models/videos.csv, for a model fine-tuned from it in turn. With
+source_weights, each epoch draws the new videos by source in those shares.
 """
 import argparse
 import contextlib
@@ -22,8 +29,9 @@ import numpy as np
 
 from deepfake_dvc.backbones import BACKBONES  # noqa: F401  (checks backbone, img_size, weights)
 from deepfake_dvc.crops_file import count_crops, faces_path
-from deepfake_dvc.files import write_json
+from deepfake_dvc.files import read_json, write_json
 from deepfake_dvc.labels import LABEL_INDEX
+from deepfake_dvc.lineage import check_unchanged, lineage, training_videos
 from deepfake_dvc.log import log
 from deepfake_dvc.params import (
     FACE_KEYS,
@@ -36,21 +44,24 @@ from deepfake_dvc.params import (
 from deepfake_dvc.paths import (
     CHECKPOINT,
     FACE_SETTINGS,
+    MANIFEST,
     MODEL,
+    PARENT_RECORD,
     PLOTS_DIR,
     PREPROCESSING,
     SPLIT,
     TRAIN_LIVE,
     TRAINING,
+    VIDEOS,
 )
-from deepfake_dvc.tables import read_table
+from deepfake_dvc.tables import VIDEOS_COLUMNS, read_table, write_table
 
 AUGMENTATIONS = ("flip", "jpeg", "brightness", "contrast", "blur", "noise", "downscale",
                  "blocking")  # the augment_ keys, in the order augmenter takes them
 PARAMS = ("data_dir", "train_seed", "backbone", "weights", "tune", "img_size", "dropout",
           "bn_momentum", "lr", "lr_decay", "batch_size", "epochs", "target_accuracy",
           "keep_epoch", "class_weight", *(f"augment_{kind}" for kind in AUGMENTATIONS),
-          "mixed_precision", "jit_compile")
+          "mixed_precision", "jit_compile", "init_model", "replay", "source_weights")
 
 
 def main(argv=None):
@@ -58,8 +69,12 @@ def main(argv=None):
     params = read_params(PARAMS)
 
     split = read_table(SPLIT)
+    parent = read_json(PARENT_RECORD)
+    check_unchanged(parent)
     crop_settings = read_settings(FACE_SETTINGS, FRAME_KEYS + FACE_KEYS)
-    train, val = (split[split["split"] == s] for s in ("train", "val"))
+    new, pool, train = training_videos(split, read_table(MANIFEST, ("sha256",)), parent,
+                                       params["replay"])  # pool: the parent's, at hand
+    val = split[split["split"] == "val"]
     files = {s: [faces_path(i) for i in part["id"]] for s, part in
              (("train", train), ("val", val))}
     labels = {s: part["label"].map(LABEL_INDEX).tolist() for s, part in
@@ -85,6 +100,7 @@ def main(argv=None):
         crop_dataset,
         curve_png,
         data_summary,
+        epoch_draws,
         float32_copy,
         replay,
         target_reached,
@@ -93,6 +109,7 @@ def main(argv=None):
     )
     from dvclive import Live
 
+    draws, steps = epoch_draws(new, train.iloc[len(new):], params)
     keras.utils.set_random_seed(params["train_seed"])
     tf.config.experimental.enable_op_determinism()
     strategy = training_strategy()
@@ -111,14 +128,14 @@ def main(argv=None):
 
     augment = augmenter(*(params[f"augment_{kind}"] for kind in AUGMENTATIONS))
     train_ds = crop_dataset(files["train"], labels["train"], params["batch_size"],
-                            seed=params["train_seed"], augment=augment, epochs=range(first, last))
+                            seed=params["train_seed"], augment=augment, epochs=range(first, last),
+                            draws=draws, steps=steps)
     val_ds = crop_dataset(files["val"], labels["val"], params["batch_size"])
     with Live(str(TRAIN_LIVE), dvcyaml=None, save_dvc_exp=False) if chief \
             else contextlib.nullcontext() as live:
         if chief:
             replay(live, history)
         if first < last:
-            steps = -(-len(crop_labels) // params["batch_size"])
             log.info(f"train: {len(crop_labels)} crops of {len(train)} videos, {steps} batches "
                      f"an epoch; building the training step first (a minute or two on a CPU)")
             writers = [DVCLiveCallback(live=live), *([keeper] if keeper else []),
@@ -145,11 +162,18 @@ def main(argv=None):
         model = float32_copy(model, params)
     save_model(model, MODEL)
     Preprocessing(**crop_settings, img_size=params["img_size"]).save(PREPROCESSING)
+    manifest = read_table(MANIFEST, ("sha256",)).set_index("path")["sha256"]
+    write_table(VIDEOS, split.assign(sha256=split["path"].map(manifest).fillna("")),
+                VIDEOS_COLUMNS)
+    data = data_summary(split.drop(index=pool.index), params["data_dir"])  # train: the new
     write_json(TRAINING, dict(
-        data=data_summary(split, params["data_dir"]),
+        data=data if params["init_model"] == "none" else dict(
+            data, replay=dict(share=params["replay"], videos=len(pool),
+                              per_epoch=round(params["replay"] * len(pool)))),
         training=training_summary(params, history, kept, model),
         versions=dict(python=platform.python_version(), tensorflow=tf.__version__,
-                      keras=keras.__version__, numpy=np.__version__)))
+                      keras=keras.__version__, numpy=np.__version__),
+        **({"parent": lineage(parent)} if params["init_model"] != "none" else {})))
     for metric in ("accuracy", "loss"):
         curve_png(history, metric, kept, PLOTS_DIR / f"{metric}.png")
     checkpoint.finish()

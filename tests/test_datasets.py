@@ -387,7 +387,7 @@ def test_a_faceforensics_download_goes_through_to_its_official_split(project):
                        n_frames=4, face_height=height)
     face_video(root / "original_sequences/youtube/c23/videos/030.mp4", n_frames=4)
     set_params(project, frames_per_video=2)
-    for stage in ("detect_faces", "split"):
+    for stage in ("inputs", "detect_faces", "split"):
         run(f"python -m stages.{stage}", project)
 
     split = pd.read_csv(project / "data/split.csv", dtype=str).set_index("path")

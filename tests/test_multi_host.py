@@ -25,8 +25,8 @@ def hosts(tmp_path_factory):
     """A project with its crops and split made, and a way to copy it to a new 'host'."""
     base = copy_project(tmp_path_factory.mktemp("hosts") / "base")
     set_params(base, **RUN)
-    run(f"{sys.executable} -m stages.make_demo && {sys.executable} -m stages.detect_faces && "
-        f"{sys.executable} -m stages.split", base)
+    run(" && ".join(f"{sys.executable} -m stages.{stage}" for stage in
+                    ("make_demo", "inputs", "detect_faces", "split")), base)
 
     def host(name):
         return shutil.copytree(base, base.parent / name)

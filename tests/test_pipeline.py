@@ -52,8 +52,8 @@ def ran(output):
 
 def test_dvc_repro_runs_everything_and_writes_results(pipeline):
     project, output, _ = pipeline
-    assert ran(output) == {*PREPROCESSING_STAGES, "train", "evaluate", "generalization",
-                           "robust_faces@blur:2", "robustness"}
+    assert ran(output) == {"inputs", *PREPROCESSING_STAGES, "train", "evaluate", "forgetting",
+                           "generalization", "robust_faces@blur:2", "robustness"}
     assert "train: resuming after epoch 2 of 3 from models/checkpoint" in output
     losses = pd.read_csv(project / "dvclive/train/plots/metrics/train/loss.tsv", sep="\t")
     assert losses["step"].tolist() == [0, 1, 2]  # the epochs before the kill, and the last
@@ -86,7 +86,7 @@ def test_dvc_repro_runs_everything_and_writes_results(pipeline):
     assert report["videos"]["count"] == test_videos
     assert set(json.loads((project / "models/preprocessing.json").read_text())) >= {
         "frames_per_video", "face_detector", "face_margin", "face_size", "img_size"}
-    assert "Running stage" not in run("dvc repro", project).stdout
+    assert ran(run("dvc repro", project).stdout) == {"inputs"}  # its record alone: unchanged
 
 
 def test_the_model_card_says_what_the_model_saw_and_how_sure_it_is(pipeline):
@@ -277,7 +277,8 @@ def test_without_a_card_check_says_so_and_with_a_full_one_it_warns_of_nothing(pi
 def test_an_automatic_threshold_reruns_only_evaluate_and_the_summaries(pipeline):
     project, _, _ = pipeline
     quiet = run("dvc exp run -S threshold=auto -S log_level=warning", project)
-    assert ran(quiet.stdout) == {"evaluate", "generalization", "robustness"}  # not log_level
+    assert ran(quiet.stdout) == {"inputs", "evaluate", "forgetting", "generalization",
+                                 "robustness"}  # not log_level
     assert "evaluate: temperature" not in quiet.stdout + quiet.stderr
     decision = json.loads((project / "models/card.json").read_text())["decision"]
     assert decision["threshold_rule"] == "equal error rate on the validation frames"
@@ -294,7 +295,8 @@ def test_experiment_reruns_only_training_and_changes_metrics(pipeline):
     assert state["epochs_done"] == 1 and not state.get("finished")
     done = run(f"dvc exp run -S {change}", project)
     output = done.stdout
-    assert ran(output) == {"train", "evaluate", "generalization", "robustness"}
+    assert ran(output) == {"inputs", "train", "evaluate", "forgetting", "generalization",
+                           "robustness"}
     assert "resuming" not in output + done.stderr
     losses = pd.read_csv(project / "dvclive/train/plots/metrics/train/loss.tsv", sep="\t")
     assert losses["step"][0] == 0
@@ -326,7 +328,8 @@ def test_a_queued_grid_of_backbones_trains_every_point_on_the_same_split(pipelin
     assert grid["data/split.csv"].nunique() == 1  # one test set: the split has its own seed
     for name in grid["Experiment"]:
         assert ran(run(f"dvc queue logs {name}", project).stdout) == {
-            "train", "evaluate", "generalization", "robustness"}  # the crops came from the cache
+            "inputs", "train", "evaluate", "forgetting", "generalization",
+            "robustness"}  # the crops came from the cache
 
 
 def evaluation_set(folder):
@@ -342,8 +345,8 @@ def test_evaluation_sets_are_cropped_once_scored_after_training_and_summarised(p
     first, second = evaluation_set(tmp_path / "first"), evaluation_set(tmp_path / "second")
     set_params(project, eval_sets={"first": first})
     assert ran(run("dvc repro", project).stdout) == {
-        "eval_faces@first", "eval_score@first", "generalization", "robust_eval_faces@first-blur:2",
-        "robustness"}
+        "inputs", "eval_faces@first", "eval_score@first", "forgetting", "generalization",
+        "robust_eval_faces@first-blur:2", "robustness"}
     report = json.loads((project / "data/eval/first-report.json").read_text())
     assert report["videos"]["count"] == 4 and report["frames"]["count"] == 4 * 3
     assert json.loads((project / "metrics/eval/first.json").read_text()) == headline(report)
@@ -363,13 +366,13 @@ def test_evaluation_sets_are_cropped_once_scored_after_training_and_summarised(p
 
     set_params(project, eval_sets={"first": first, "second": second})
     assert ran(run("dvc repro", project).stdout) == {
-        "eval_faces@second", "eval_score@second", "generalization",
+        "inputs", "eval_faces@second", "eval_score@second", "forgetting", "generalization",
         "robust_eval_faces@second-blur:2", "robustness"}
     assert "metrics/eval/second.json" in run("dvc metrics show", project).stdout
     set_params(project, epochs=1)  # retraining scores the sets again, without re-cropping
     assert ran(run("dvc repro", project).stdout) == {
-        "train", "evaluate", "eval_score@first", "eval_score@second", "generalization",
-        "robustness"}
+        "inputs", "train", "evaluate", "eval_score@first", "eval_score@second", "forgetting",
+        "generalization", "robustness"}
 
     set_params(project, eval_sets={"mine": "data/demo"})
     done = run("dvc repro", project, check=False)
@@ -399,8 +402,9 @@ def test_perturbations_are_cropped_once_per_condition_and_scored_after_every_tra
     other = evaluation_set(tmp_path / "other")
     set_params(project, perturbations=["blur:2", "h264:40"], eval_sets={"other": other})
     assert ran(run("dvc repro", project).stdout) == {
-        "robust_faces@h264:40", "eval_faces@other", "eval_score@other", "generalization",
-        "robust_eval_faces@other-blur:2", "robust_eval_faces@other-h264:40", "robustness"}
+        "inputs", "robust_faces@h264:40", "eval_faces@other", "eval_score@other", "forgetting",
+        "generalization", "robust_eval_faces@other-blur:2", "robust_eval_faces@other-h264:40",
+        "robustness"}
     report = json.loads((project / "metrics/robustness.json").read_text())
     assert report["scope"] == "demo model" and list(report["sets"]) == ["test", "other"]
     for rows in report["sets"].values():
@@ -417,7 +421,8 @@ def test_perturbations_are_cropped_once_per_condition_and_scored_after_every_tra
 
     set_params(project, epochs=2)  # retraining scores every condition again, crops nothing
     assert ran(run("dvc repro", project).stdout) == {
-        "train", "evaluate", "eval_score@other", "generalization", "robustness"}
+        "inputs", "train", "evaluate", "eval_score@other", "forgetting", "generalization",
+        "robustness"}
     set_params(project, perturbations=["blur:2", "h264:40", "noise:500"])
     done = run("dvc repro", project, check=False)
     assert done.returncode != 0 and "'noise:500': noise's level is the Gaussian noise's " \
