@@ -4,6 +4,11 @@ import pandas as pd
 import pytest
 import yaml
 
+from deepfake_dvc.files import write_json
+from deepfake_dvc.lineage import NO_PARENT
+from deepfake_dvc.paths import PARENT_RECORD
+from deepfake_dvc.tables import MANIFEST_COLUMNS, write_table
+
 from deepfake_dvc.params import FACE_KEYS, FRAME_KEYS, write_settings
 from tests.conftest import run, set_params
 from tests.synth import save_faces
@@ -33,6 +38,9 @@ def test_imagenet_weights_offline_say_which_parameter_to_change(project):
     params = yaml.safe_load((project / "params.yaml").read_text())
     write_settings(faces / "settings.json", params, FRAME_KEYS + FACE_KEYS)
     set_params(project, weights="imagenet")
+    write_json(project / PARENT_RECORD, NO_PARENT)  # as the inputs stage records no parent
+    write_table(project / "data" / "manifest.csv", [dict(r, status="ok") for r in rows],
+                MANIFEST_COLUMNS)
     done = run("python -m stages.train", project, check=False)
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
