@@ -7,7 +7,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from deepfake_dvc.errors import ConfigError, write_failed
+from deepfake_dvc.errors import ConfigError, DataError, write_failed
 
 
 @contextlib.contextmanager
@@ -54,6 +54,16 @@ def read_json(path):
     """The data of a JSON file."""
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def read_record(path):
+    """The data of a JSON file a stage before this one wrote; DataError when it is not there
+    (as read_table says of a missing table)."""
+    try:
+        return read_json(path)
+    except FileNotFoundError:
+        raise DataError(f"'{path}' not found: run the stages before this one (dvc repro)"
+                        ) from None
 
 
 def file_digest(path):

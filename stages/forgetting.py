@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from deepfake_dvc.calibration import load_card
-from deepfake_dvc.files import read_json, write_json
+from deepfake_dvc.files import read_record, write_json
 from deepfake_dvc.forgetting import (
     compared,
     evaluation_sets,
@@ -42,7 +42,7 @@ PARAMS = ("init_model", "data_dir", "eval_sets", "batch_size")
 def main(argv=None):
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = read_params(PARAMS)
-    record = read_json(PARENT_RECORD)
+    record = read_record(PARENT_RECORD)
     split = read_table(SPLIT)
     test = split[split["split"] == "test"]
     sets = own_test_sets(test, read_table(MANIFEST, ("sha256",)), record, params["data_dir"])

@@ -17,7 +17,7 @@ left out upstream or by the official split).
 import argparse
 import sys
 
-from deepfake_dvc.files import read_json, write_json
+from deepfake_dvc.files import read_record, write_json
 from deepfake_dvc.labels import LABEL_INDEX, SPLITS
 from deepfake_dvc.lineage import parent_splits
 from deepfake_dvc.log import log
@@ -56,7 +56,7 @@ def main(argv=None):
     left_out = table[table["status"] != OK]
     for row in left_out.itertuples():
         log.warning(f"{row.path}: left out ({row.status})")
-    parent = read_json(PARENT_RECORD)
+    parent = read_record(PARENT_RECORD)
     if parent.get("init_model", "none") != "none" and parent["videos"] is None:
         log.warning(f"init_model '{parent['model']}' has no videos.csv beside it: its test "
                     f"videos cannot be told apart, so some may be trained on here")

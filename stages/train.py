@@ -29,7 +29,7 @@ import numpy as np
 
 from deepfake_dvc.backbones import BACKBONES  # noqa: F401  (checks backbone, img_size, weights)
 from deepfake_dvc.crops_file import count_crops, faces_path
-from deepfake_dvc.files import read_json, write_json
+from deepfake_dvc.files import read_record, write_json
 from deepfake_dvc.labels import LABEL_INDEX
 from deepfake_dvc.lineage import check_unchanged, lineage, training_videos
 from deepfake_dvc.log import log
@@ -69,7 +69,7 @@ def main(argv=None):
     params = read_params(PARAMS)
 
     split = read_table(SPLIT)
-    parent = read_json(PARENT_RECORD)
+    parent = read_record(PARENT_RECORD)
     check_unchanged(parent)
     crop_settings = read_settings(FACE_SETTINGS, FRAME_KEYS + FACE_KEYS)
     new, pool, train = training_videos(split, read_table(MANIFEST, ("sha256",)), parent,
