@@ -56,14 +56,18 @@ def read_json(path):
         return json.load(f)
 
 
+def not_written_yet(path):
+    """The DataError for a file a stage before this one writes that is not there."""
+    return DataError(f"'{path}' not found: run the stages before this one (dvc repro)")
+
+
 def read_record(path):
-    """The data of a JSON file a stage before this one wrote; DataError when it is not there
-    (as read_table says of a missing table)."""
+    """The data of a JSON file a stage before this one wrote; not_written_yet's DataError
+    when it is not there."""
     try:
         return read_json(path)
     except FileNotFoundError:
-        raise DataError(f"'{path}' not found: run the stages before this one (dvc repro)"
-                        ) from None
+        raise not_written_yet(path) from None
 
 
 def file_digest(path):

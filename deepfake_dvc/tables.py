@@ -3,7 +3,7 @@ and the one way each is written and read back. No other module spells them out."
 import pandas as pd
 
 from deepfake_dvc.errors import DataError
-from deepfake_dvc.files import write_text_atomic
+from deepfake_dvc.files import not_written_yet, write_text_atomic
 
 LISTING = ("path", "label", "group", "source", "official_split")  # what a layout lists
 LISTED = ("id", *LISTING, "status")  # a listed video, with its id and whether it can be read
@@ -37,8 +37,7 @@ def read_table(path, columns=()):
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
-        raise DataError(f"'{path}' not found: run the stages before this one (dvc repro)"
-                        ) from None
+        raise not_written_yet(path) from None
     missing = [c for c in columns if c not in table]
     if missing:
         raise DataError(f"'{path}' has no {missing[0]} column (written by an older version): "

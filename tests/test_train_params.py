@@ -6,10 +6,9 @@ import yaml
 
 from deepfake_dvc.files import write_json
 from deepfake_dvc.lineage import NO_PARENT
+from deepfake_dvc.params import FACE_KEYS, FRAME_KEYS, write_settings
 from deepfake_dvc.paths import PARENT_RECORD
 from deepfake_dvc.tables import MANIFEST_COLUMNS, write_table
-
-from deepfake_dvc.params import FACE_KEYS, FRAME_KEYS, write_settings
 from tests.conftest import run, set_params
 from tests.synth import save_faces
 
